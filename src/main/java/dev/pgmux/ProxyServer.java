@@ -1,0 +1,299 @@
+package dev.pgmux;
+
+import dev.pgmux.session.ClientHandler;
+import dev.pgmux.session.ProxyContext;
+import dev.pgmux.session.Session;
+import dev.pgmux.tls.ServerTls;
+import dev.pgmux.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A PostgreSQL routing proxy listening on one or more addresses.
+ *
+ * <pre>{@code
+ * try (var proxy = new ProxyServer("127.0.0.1:5434", router).withTls(tls)) {
+ *     proxy.start();
+ *     proxy.awaitTermination();
+ * }
+ * }</pre>
+ *
+ * {@link #close()} shuts down gracefully: it stops accepting, ends each session at its first idle moment, and
+ * after {@link Limits#shutdownTimeout()} ends the rest with FATAL 57P01.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final List<String> listen;
+    private Router router;
+    private TlsConfig tlsConfig;
+    private Limits limits = Limits.DEFAULT;
+    private int threads = Runtime.getRuntime().availableProcessors();
+    private Transport transport = Transport.best();
+
+    private ProxyContext context;
+    private EventLoopGroup bossGroup;
+    private EventLoopGroup workerGroup;
+    private ExecutorService routerExecutor;
+    private ScheduledExecutorService housekeeping;
+    private final List<Channel> serverChannels = new ArrayList<>();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile boolean closing;
+
+    /** @param listen {@code host:port}, {@code [v6]:port}, {@code *:port} (all interfaces); port 0 picks a free one */
+    public ProxyServer(String listen, Router router) {
+        this(List.of(listen), router);
+    }
+
+    public ProxyServer(List<String> listen, Router router) {
+        if (listen.isEmpty()) {
+            throw new IllegalArgumentException("no listen address");
+        }
+        listen.forEach(ProxyServer::parseAddress);
+        this.listen = List.copyOf(listen);
+        this.router = Objects.requireNonNull(router, "router");
+    }
+
+    public ProxyServer withTls(TlsConfig tls) {
+        this.tlsConfig = tls;
+        return this;
+    }
+
+    public ProxyServer withLimits(Limits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+        return this;
+    }
+
+    /** Event loop threads for client and backend connections (default: one per CPU). */
+    public ProxyServer withThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1");
+        }
+        this.threads = threads;
+        return this;
+    }
+
+    /** Uses the NIO transport even where native epoll is available. */
+    public ProxyServer withNioTransport() {
+        this.transport = Transport.nio();
+        return this;
+    }
+
+    /**
+     * Binds the listen addresses and returns once the proxy accepts connections.
+     *
+     * @throws IOException if an address cannot be bound (the message names it) or the TLS files are unusable
+     */
+    public synchronized ProxyServer start() throws IOException {
+        if (context != null) {
+            throw new IllegalStateException("already started");
+        }
+        ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
+        routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
+        context = new ProxyContext(router, limits, serverTls, transport, routerExecutor);
+        bossGroup = transport.newGroup(1, "pgmux-accept");
+        workerGroup = transport.newGroup(threads, "pgmux-io");
+        housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pgmux-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(() -> {
+            ServerTls tls = context.serverTls();
+            if (tls != null) {
+                tls.reloadIfChanged();
+            }
+        }, 2, 2, TimeUnit.SECONDS);
+        ProxyContext ctx = context;
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("pgmux", new ClientHandler(ctx));
+                    }
+                });
+        try {
+            for (String address : listen) {
+                InetSocketAddress socketAddress = parseAddress(address);
+                try {
+                    serverChannels.add(bootstrap.bind(socketAddress).syncUninterruptibly().channel());
+                } catch (Exception e) {
+                    throw new IOException("could not listen on " + address + ": " + e.getMessage(), e);
+                }
+            }
+        } catch (IOException e) {
+            shutdownResources();
+            throw e;
+        }
+        log.info("pgmux listening on {} transport={} threads={} tls={}", addresses(), transport.name(), threads,
+                serverTls == null ? "off" : serverTls.required() ? "required" : "on");
+        return this;
+    }
+
+    private static ServerTls newServerTls(TlsConfig config) throws IOException {
+        try {
+            return new ServerTls(config);
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new IOException("TLS setup failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The port of the first listen address (useful with port 0). */
+    public int port() {
+        return addresses().get(0).getPort();
+    }
+
+    public synchronized List<InetSocketAddress> addresses() {
+        return serverChannels.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+    }
+
+    public ProxyStats stats() {
+        ProxyContext ctx = context;
+        return ctx == null ? new ProxyStats(0, 0, 0, 0) : ctx.stats();
+    }
+
+    /** Replaces the router for new connections; running sessions keep their backend. */
+    public void router(Router router) {
+        this.router = Objects.requireNonNull(router, "router");
+        if (context != null) {
+            context.router(router);
+        }
+    }
+
+    /** Replaces the limits for new connections. */
+    public void limits(Limits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+        if (context != null) {
+            context.limits(limits);
+        }
+    }
+
+    /** Replaces the client TLS settings for new connections (null: no TLS). */
+    public void tls(TlsConfig tls) throws IOException {
+        this.tlsConfig = tls;
+        if (context != null) {
+            context.serverTls(tls == null ? null : newServerTls(tls));
+        }
+    }
+
+    /** Shuts down gracefully within {@link Limits#shutdownTimeout()}. */
+    @Override
+    public void close() {
+        close(limits.shutdownTimeout());
+    }
+
+    /**
+     * Stops accepting, lets each session run until it is idle (no query in flight, outside a transaction), and
+     * ends those still busy after {@code deadline} with FATAL 57P01. Returns when everything is closed.
+     */
+    public void close(Duration deadline) {
+        synchronized (this) {
+            if (closing || context == null) {
+                closing = true;
+                terminated.countDown();
+                return;
+            }
+            closing = true;
+        }
+        for (Channel ch : serverChannels) {
+            ch.close().syncUninterruptibly();
+        }
+        context.startDraining();
+        int open = context.sessions().size();
+        if (open > 0) {
+            log.info("shutting down: waiting up to {} ms for {} sessions", deadline.toMillis(), open);
+        }
+        context.sessions().forEach(Session::drain);
+        long end = System.nanoTime() + deadline.toNanos();
+        waitForSessions(end);
+        if (!context.sessions().isEmpty()) {
+            log.info("shutdown deadline reached: terminating {} sessions", context.sessions().size());
+            context.sessions().forEach(Session::terminate);
+            waitForSessions(System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
+        }
+        shutdownResources();
+        log.info("pgmux stopped");
+        terminated.countDown();
+    }
+
+    private void waitForSessions(long endNanos) {
+        while (!context.sessions().isEmpty() && System.nanoTime() < endNanos) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void shutdownResources() {
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+        }
+        if (bossGroup != null) {
+            bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (workerGroup != null) {
+            workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (routerExecutor != null) {
+            routerExecutor.shutdownNow();
+        }
+    }
+
+    /** Blocks until {@link #close()} has finished. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    static InetSocketAddress parseAddress(String address) {
+        String a = address.trim();
+        int colon = a.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("listen address needs host:port: " + address);
+        }
+        String host = a.substring(0, colon);
+        int port;
+        try {
+            port = Integer.parseInt(a.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad port in listen address: " + address);
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range in listen address: " + address);
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        if (host.isEmpty() || host.equals("*")) {
+            return new InetSocketAddress(port);
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+}

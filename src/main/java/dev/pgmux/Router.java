@@ -1,0 +1,26 @@
+package dev.pgmux;
+
+import java.util.function.Function;
+
+/**
+ * Chooses the backend for a new client connection. pgmux calls routers on virtual threads, under a
+ * timeout, so an implementation may block (an HTTP call, a database lookup).
+ *
+ * <pre>{@code
+ * Router router = request -> BackendConfig.of("10.0.0.5", 5432, request.user());
+ * }</pre>
+ */
+@FunctionalInterface
+public interface Router {
+
+    /**
+     * @return the backend for this connection; null means no route (FATAL 28000 to the client)
+     * @throws RoutingException to refuse the connection with a chosen SQLSTATE and message
+     */
+    BackendConfig route(RouteRequest request) throws RoutingException;
+
+    /** A router that looks at the user name only; the function returns null for "no route". */
+    static Router byUser(Function<String, BackendConfig> byUser) {
+        return request -> byUser.apply(request.user());
+    }
+}

@@ -1,0 +1,2 @@
+/** The {@code pgmux} command line: flags, route specifications, signals. */
+package dev.pgmux.cli;

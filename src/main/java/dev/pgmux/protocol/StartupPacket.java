@@ -1,0 +1,150 @@
+package dev.pgmux.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The first packets a client sends: Int32 length, Int32 code, body, and no type byte (protocol docs, "Message
+ * Formats": StartupMessage, SSLRequest, GSSENCRequest, CancelRequest).
+ */
+public sealed interface StartupPacket {
+
+    /** Packets longer than this are rejected before any allocation, as PostgreSQL does (MAX_STARTUP_PACKET_LENGTH). */
+    int MAX_LENGTH = 10_000;
+    int MIN_LENGTH = 8;
+
+    int SSL_REQUEST_CODE = 80877103;
+    int GSSENC_REQUEST_CODE = 80877104;
+    int CANCEL_REQUEST_CODE = 80877102;
+
+    /** The newest protocol minor version pgmux speaks (3.2, PostgreSQL 18). */
+    int NEWEST_MINOR = 2;
+
+    record SslRequest() implements StartupPacket {
+    }
+
+    record GssEncRequest() implements StartupPacket {
+    }
+
+    /** A cancel key: the process id and a secret of 4 bytes (protocol 3.0) or up to 256 bytes (3.2). */
+    record CancelRequest(int processId, byte[] secret) implements StartupPacket {
+    }
+
+    /**
+     * A StartupMessage. {@code parameters} keeps the client's order, the last value of a repeated name, and no
+     * {@code _pq_.} protocol options, which are listed apart.
+     */
+    record StartupMessage(int major, int minor, Map<String, String> parameters, java.util.List<String> protocolOptions)
+            implements StartupPacket {
+        public StartupMessage {
+            parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+            protocolOptions = java.util.List.copyOf(protocolOptions);
+        }
+
+        public String user() {
+            return parameters.get("user");
+        }
+
+        /** The database, which defaults to the user name as in PostgreSQL. */
+        public String database() {
+            String db = parameters.get("database");
+            return db == null || db.isEmpty() ? user() : db;
+        }
+
+        /** Encodes this message for a backend; the length is patched relative to the message start. */
+        public ByteBuf encode(ByteBufAllocator alloc) {
+            ByteBuf out = alloc.buffer(128);
+            int start = out.writerIndex();
+            out.writeInt(0).writeInt((major << 16) | minor);
+            parameters.forEach((k, v) -> {
+                Wire.writeCString(out, k);
+                Wire.writeCString(out, v);
+            });
+            out.writeByte(0);
+            out.setInt(start, out.writerIndex() - start);
+            return out;
+        }
+    }
+
+    /** The length word of a startup packet, or an error if it is out of range. */
+    static int checkLength(int length) throws ProtocolException {
+        if (length < MIN_LENGTH || length > MAX_LENGTH) {
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
+        }
+        return length;
+    }
+
+    /**
+     * Decodes one whole packet: {@code packet} holds exactly the bytes after the length word.
+     *
+     * @throws ProtocolException with the SQLSTATE and message PostgreSQL uses for the same fault
+     */
+    static StartupPacket decode(ByteBuf packet) throws ProtocolException {
+        int length = packet.readableBytes() + 4;
+        int code = packet.readInt();
+        switch (code) {
+            case SSL_REQUEST_CODE:
+                return new SslRequest();
+            case GSSENC_REQUEST_CODE:
+                return new GssEncRequest();
+            case CANCEL_REQUEST_CODE: {
+                if (length < 16 || length > 12 + 256) {
+                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request packet");
+                }
+                int pid = packet.readInt();
+                byte[] secret = new byte[packet.readableBytes()];
+                packet.readBytes(secret);
+                return new CancelRequest(pid, secret);
+            }
+            default:
+                return decodeStartup(code, packet);
+        }
+    }
+
+    private static StartupMessage decodeStartup(int code, ByteBuf packet) throws ProtocolException {
+        int major = code >>> 16;
+        int minor = code & 0xFFFF;
+        if (major != 3) {
+            throw new ProtocolException(SqlState.FEATURE_NOT_SUPPORTED,
+                    "unsupported frontend protocol " + major + "." + minor + ": server supports 3.0 to 3." + NEWEST_MINOR);
+        }
+        // The parameter list must end with a zero byte as its last byte (PostgreSQL: "invalid startup packet
+        // layout: expected terminator as last byte").
+        if (!packet.isReadable() || packet.getByte(packet.writerIndex() - 1) != 0) {
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION,
+                    "invalid startup packet layout: expected terminator as last byte");
+        }
+        Map<String, String> params = new LinkedHashMap<>();
+        java.util.List<String> options = new java.util.ArrayList<>();
+        while (packet.isReadable()) {
+            String name = Wire.readCString(packet);
+            if (name.isEmpty()) {
+                break;
+            }
+            if (!packet.isReadable() || packet.readableBytes() == 0) {
+                throw new ProtocolException(SqlState.PROTOCOL_VIOLATION,
+                        "invalid startup packet layout: expected terminator as last byte");
+            }
+            String value = Wire.readCString(packet);
+            if (name.startsWith("_pq_.")) {
+                options.add(name);
+            } else {
+                params.remove(name);
+                params.put(name, value);
+            }
+        }
+        if (packet.isReadable()) {
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION,
+                    "invalid startup packet layout: expected terminator as last byte");
+        }
+        String user = params.get("user");
+        if (user == null || user.isEmpty()) {
+            throw new ProtocolException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "no PostgreSQL user name specified in startup packet");
+        }
+        return new StartupMessage(major, minor, params, options);
+    }
+}

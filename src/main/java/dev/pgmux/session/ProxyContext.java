@@ -1,0 +1,127 @@
+package dev.pgmux.session;
+
+import dev.pgmux.Limits;
+import dev.pgmux.ProxyStats;
+import dev.pgmux.Router;
+import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.tls.BackendTls;
+import dev.pgmux.tls.ServerTls;
+import dev.pgmux.transport.Transport;
+import java.net.InetAddress;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What all sessions of one proxy share: configuration (swappable while running, for reloads), the cancel
+ * registry, counters and the set of live sessions (for a graceful shutdown).
+ */
+public final class ProxyContext {
+    private volatile Router router;
+    private volatile Limits limits;
+    private volatile ServerTls serverTls;
+    private final BackendTls backendTls = new BackendTls();
+    private final CancelRegistry cancels = new CancelRegistry();
+    private final Transport transport;
+    private final ExecutorService routerExecutor;
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
+    private final AtomicLong current = new AtomicLong();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong cancelCount = new AtomicLong();
+    private volatile boolean draining;
+
+    public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
+                        ExecutorService routerExecutor) {
+        this.router = router;
+        this.limits = limits;
+        this.serverTls = serverTls;
+        this.transport = transport;
+        this.routerExecutor = routerExecutor;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public void router(Router router) {
+        this.router = router;
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    public void limits(Limits limits) {
+        this.limits = limits;
+    }
+
+    public ServerTls serverTls() {
+        return serverTls;
+    }
+
+    public void serverTls(ServerTls serverTls) {
+        this.serverTls = serverTls;
+    }
+
+    BackendTls backendTls() {
+        return backendTls;
+    }
+
+    public CancelRegistry cancels() {
+        return cancels;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    ExecutorService routerExecutor() {
+        return routerExecutor;
+    }
+
+    public Set<Session> sessions() {
+        return sessions;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    public void startDraining() {
+        draining = true;
+    }
+
+    public ProxyStats stats() {
+        return new ProxyStats(current.get(), accepted.get(), rejected.get(), cancelCount.get());
+    }
+
+    /** Counts a new connection; returns the number from the same address, this one included. */
+    int opened(InetAddress address) {
+        accepted.incrementAndGet();
+        current.incrementAndGet();
+        return address == null ? 1 : perIp.computeIfAbsent(address, a -> new AtomicInteger()).incrementAndGet();
+    }
+
+    long currentConnections() {
+        return current.get();
+    }
+
+    void closed(InetAddress address) {
+        current.decrementAndGet();
+        if (address != null) {
+            perIp.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        }
+    }
+
+    void rejected() {
+        rejected.incrementAndGet();
+    }
+
+    void cancelReceived() {
+        cancelCount.incrementAndGet();
+    }
+}

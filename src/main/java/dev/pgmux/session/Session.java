@@ -1,0 +1,899 @@
+package dev.pgmux.session;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.Limits;
+import dev.pgmux.RouteRequest;
+import dev.pgmux.Router;
+import dev.pgmux.RoutingException;
+import dev.pgmux.SslMode;
+import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.ProtocolException;
+import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket;
+import dev.pgmux.protocol.StartupPacket.CancelRequest;
+import dev.pgmux.protocol.StartupPacket.GssEncRequest;
+import dev.pgmux.protocol.StartupPacket.SslRequest;
+import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.tls.ServerTls;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection and its backend connection, as a state machine:
+ *
+ * <pre>
+ * accept ─► Startup ──► Routing ──► Connecting ──► Authenticating ──► Forwarding ──► Closed
+ *             │ SSLRequest → 'S' + TLS (or 'N')      (backend TLS,      (relay; look     (raw bytes both
+ *             │ GSSENCRequest → 'N'                   startup sent)      at R, K, v, E, Z) ways, backpressure)
+ *             │ 0x16 first → direct TLS (ALPN "postgresql")
+ *             │ CancelRequest → forwarded → Closed
+ *             └ malformed → FATAL ErrorResponse → Closed
+ * </pre>
+ *
+ * All methods run on the client channel's event loop; the backend channel is registered on the same loop.
+ * Both channels have AUTO_READ off: a side is read only while the other side can take more, so a slow client
+ * slows its backend instead of filling pgmux's memory.
+ */
+public final class Session {
+    private static final Logger log = LoggerFactory.getLogger(Session.class);
+    /** Cap for one message during authentication (PostgreSQL caps auth tokens far lower). */
+    private static final int MAX_AUTH_MESSAGE = 1 << 20;
+    private static final LoginFailureLog LOGIN_FAILURES = new LoginFailureLog(10);
+
+    /** The phases of the connection. */
+    sealed interface State {
+    }
+
+    /**
+     * Reading startup packets.
+     *
+     * @param tls       TLS is established (or being established) on the client connection
+     * @param gssDone   a GSSENCRequest was answered
+     * @param direct    TLS came without SSLRequest (PostgreSQL 17 direct SSL)
+     * @param sawPacket at least one packet was read (direct TLS is only possible before the first)
+     */
+    record Startup(boolean tls, boolean gssDone, boolean direct, boolean sawPacket) implements State {
+    }
+
+    /** Waiting for the router. */
+    record Routing() implements State {
+    }
+
+    /** Connecting to the backend, including its TLS negotiation. */
+    record Connecting(boolean awaitingSslResponse) implements State {
+    }
+
+    /** Startup sent to the backend; relaying authentication until the first ReadyForQuery. */
+    record Authenticating() implements State {
+    }
+
+    /** Relaying bytes both ways. */
+    record Forwarding() implements State {
+    }
+
+    record Closed(String reason) implements State {
+    }
+
+    private final ProxyContext proxy;
+    private final Channel client;
+    private final long startNanos = System.nanoTime();
+    private State state = new Startup(false, false, false, false);
+    private InetSocketAddress clientAddress;
+    private boolean counted;
+    private String limitError;
+    private ScheduledFuture<?> loginTimeout;
+    private ScheduledFuture<?> backendTimeout;
+    private ByteBuf clientIn;
+    private ByteBuf backendIn;
+    private ByteBuf pendingToBackend;
+
+    private StartupMessage startup;
+    private String sniHost;
+    private int protocolMinor;
+    private boolean negotiationPending;
+    private BackendConfig backendConfig;
+    private InetSocketAddress backendAddress;
+    private Channel backend;
+    private boolean renamed;
+    private boolean backendErrorRelayed;
+    private CancelRegistry.Entry cancelKey;
+    private CancelRegistry.Target backendKey;
+
+    private MessageScanner fromClient;
+    private MessageScanner fromBackend;
+    private boolean drainRequested;
+    private long bytesFromClient;
+    private long bytesFromBackend;
+
+    Session(ProxyContext proxy, Channel client) {
+        this.proxy = proxy;
+        this.client = client;
+    }
+
+    // ---------------------------------------------------------------- client events
+
+    void onClientActive() {
+        clientAddress = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        InetAddress ip = clientAddress == null ? null : clientAddress.getAddress();
+        int fromIp = proxy.opened(ip);
+        counted = true;
+        proxy.sessions().add(this);
+        Limits limits = proxy.limits();
+        if (limits.maxClientConnections() > 0 && proxy.currentConnections() > limits.maxClientConnections()) {
+            limitError = "sorry, too many clients already";
+        } else if (limits.maxConnectionsPerIp() > 0 && fromIp > limits.maxConnectionsPerIp()) {
+            limitError = "sorry, too many connections from this client address";
+        }
+        loginTimeout = client.eventLoop().schedule(this::onLoginTimeout, limits.loginTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+        client.read();
+    }
+
+    void onClientRead(ByteBuf in) {
+        switch (state) {
+            case Startup s -> onStartupBytes(s, in);
+            case Routing r -> bufferForBackend(in);
+            case Connecting c -> bufferForBackend(in);
+            case Authenticating a -> toBackend(in);
+            case Forwarding f -> {
+                fromClient.scan(in);
+                toBackend(in);
+            }
+            case Closed c -> in.release();
+        }
+    }
+
+    void onClientReadComplete() {
+        switch (state) {
+            case Startup s -> client.read();
+            case Authenticating a -> flushBackendAndMaybeReadClient();
+            case Forwarding f -> flushBackendAndMaybeReadClient();
+            default -> {
+                // Routing/Connecting: read no more until the backend is there.
+            }
+        }
+    }
+
+    private void flushBackendAndMaybeReadClient() {
+        backend.flush();
+        if (backend.isWritable()) {
+            client.read();
+        }
+    }
+
+    void onClientWritabilityChanged() {
+        if (client.isWritable() && backend != null && backend.isActive()
+                && (state instanceof Forwarding || state instanceof Authenticating)) {
+            backend.read();
+        }
+    }
+
+    void onClientSni(String hostname) {
+        sniHost = hostname;
+    }
+
+    void onClientTlsHandshake(Throwable cause) {
+        if (!(state instanceof Startup s)) {
+            return;
+        }
+        if (cause != null) {
+            log.debug("client TLS handshake failed client={} error={}", clientAddress, cause.toString());
+            close("TLS handshake failed");
+            return;
+        }
+        if (s.direct()) {
+            SslHandler ssl = client.pipeline().get(SslHandler.class);
+            if (ssl == null || !ServerTls.ALPN_POSTGRESQL.equals(ssl.applicationProtocol())) {
+                fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "received direct SSL connection request without ALPN protocol negotiation extension"));
+                return;
+            }
+        }
+        client.read();
+    }
+
+    void onClientClosed() {
+        if (state instanceof Closed) {
+            return;
+        }
+        if (backend != null && backend.isActive()) {
+            if (state instanceof Forwarding && !idle() && backendKey != null) {
+                // A query is running for a client that is gone: ask the backend to stop it rather than let it
+                // run to completion.
+                CancelForwarder.forward(client.eventLoop(), proxy, backendKey);
+            } else if (state instanceof Forwarding && fromClient.atBoundary()) {
+                backend.write(BackendMessages.terminate(backend.alloc()));
+            }
+            backend.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        finish("client closed");
+    }
+
+    void onClientException(Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("client connection error client={} error={}", clientAddress, cause.toString());
+        } else {
+            log.warn("client connection error client={}", clientAddress, cause);
+        }
+        close("client error");
+    }
+
+    // ---------------------------------------------------------------- startup
+
+    private void onStartupBytes(Startup s, ByteBuf in) {
+        if (!s.sawPacket() && !s.tls() && clientIn == null && in.isReadable() && in.getByte(in.readerIndex()) == 0x16) {
+            startDirectTls(s, in);
+            return;
+        }
+        clientIn = clientIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), clientIn, in);
+        try {
+            while (state instanceof Startup st && clientIn != null && clientIn.readableBytes() >= 4) {
+                int length = StartupPacket.checkLength(clientIn.getInt(clientIn.readerIndex()));
+                if (clientIn.readableBytes() < length) {
+                    return;
+                }
+                ByteBuf packet = clientIn.readSlice(length).skipBytes(4);
+                StartupPacket p = StartupPacket.decode(packet);
+                state = new Startup(st.tls(), st.gssDone(), st.direct(), true);
+                onStartupPacket((Startup) state, p);
+            }
+        } catch (ProtocolException e) {
+            fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
+        } finally {
+            if (clientIn != null && !clientIn.isReadable()) {
+                clientIn.release();
+                clientIn = null;
+            }
+        }
+    }
+
+    private void onStartupPacket(Startup s, StartupPacket packet) throws ProtocolException {
+        switch (packet) {
+            case SslRequest r -> onSslRequest(s);
+            case GssEncRequest r -> {
+                if (s.gssDone()) {
+                    throw unsupportedProtocol(StartupPacket.GSSENC_REQUEST_CODE);
+                }
+                // pgmux has no GSSAPI encryption: 'N', and the client goes on with SSLRequest or StartupMessage.
+                state = new Startup(s.tls(), true, s.direct(), true);
+                client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            }
+            case CancelRequest r -> onCancelRequest(r);
+            case StartupMessage m -> onStartupMessage(s, m);
+        }
+    }
+
+    private static ProtocolException unsupportedProtocol(int code) {
+        return new ProtocolException(SqlState.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol " + (code >>> 16)
+                + "." + (code & 0xFFFF) + ": server supports 3.0 to 3." + StartupPacket.NEWEST_MINOR);
+    }
+
+    private void onSslRequest(Startup s) throws ProtocolException {
+        if (s.tls()) {
+            throw unsupportedProtocol(StartupPacket.SSL_REQUEST_CODE);
+        }
+        ServerTls tls = proxy.serverTls();
+        if (tls == null) {
+            client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            return;
+        }
+        // Bytes the client sent after SSLRequest, before our answer, would be taken as TLS or startup data that
+        // no certificate protected (CVE-2021-23214): refuse them, as PostgreSQL does.
+        if (clientIn.isReadable()) {
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+        }
+        // 'S' goes out before the TLS handler is in the pipeline, so it is not encrypted.
+        client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
+        state = new Startup(true, s.gssDone(), false, true);
+        client.pipeline().addFirst("tls", new SniHandler((String host) -> tls.context()));
+        client.read();
+    }
+
+    private void startDirectTls(Startup s, ByteBuf in) {
+        ServerTls tls = proxy.serverTls();
+        if (tls == null) {
+            in.release();
+            close("direct TLS without TLS configured");
+            return;
+        }
+        state = new Startup(true, s.gssDone(), true, true);
+        client.pipeline().addFirst("tls", new SniHandler((String host) -> tls.context()));
+        client.pipeline().fireChannelRead(in);
+    }
+
+    private void onCancelRequest(CancelRequest r) {
+        proxy.cancelReceived();
+        CancelRegistry.Target target = proxy.cancels().lookup(r.processId(), r.secret());
+        if (target != null) {
+            CancelForwarder.forward(client.eventLoop(), proxy, target);
+        }
+        // PostgreSQL answers a cancel request with nothing but a close, and unknown keys are dropped silently.
+        close("cancel request");
+    }
+
+    private void onStartupMessage(Startup s, StartupMessage m) throws ProtocolException {
+        startup = m;
+        ServerTls tls = proxy.serverTls();
+        if (tls != null && tls.required() && !s.tls()) {
+            logLoginFailure("TLS required");
+            fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "SSL connection is required",
+                    "Connect with sslmode=require."));
+            return;
+        }
+        if (limitError != null) {
+            logLoginFailure("connection limit");
+            fail(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, limitError));
+            return;
+        }
+        if (proxy.draining()) {
+            fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+            return;
+        }
+        protocolMinor = Math.min(m.minor(), StartupPacket.NEWEST_MINOR);
+        negotiationPending = m.minor() > StartupPacket.NEWEST_MINOR || !m.protocolOptions().isEmpty();
+        // Whatever the client sent after its startup packet waits for the backend.
+        if (clientIn.isReadable()) {
+            pendingToBackend = clientIn.retainedSlice();
+            clientIn.skipBytes(clientIn.readableBytes());
+        }
+        state = new Routing();
+        route();
+    }
+
+    // ---------------------------------------------------------------- routing
+
+    private record Routed(BackendConfig backend, InetSocketAddress address) {
+    }
+
+    private void route() {
+        RouteRequest request = new RouteRequest(startup.user(), startup.database(),
+                startup.parameters().get("application_name"), startup.parameters(), clientAddress, sniHost,
+                client.pipeline().get(SslHandler.class) != null);
+        Router router = proxy.router();
+        var loop = client.eventLoop();
+        try {
+            CompletableFuture.supplyAsync(() -> resolve(callRouter(router, request)), proxy.routerExecutor())
+                    .orTimeout(proxy.limits().routerTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((routed, error) -> loop.execute(() -> onRouted(routed, error)));
+        } catch (RejectedExecutionException e) {
+            fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+        }
+    }
+
+    private static BackendConfig callRouter(Router router, RouteRequest request) {
+        try {
+            BackendConfig backend = router.route(request);
+            if (backend == null) {
+                throw new CompletionException(RoutingException.noRoute(request.user()));
+            }
+            return backend;
+        } catch (RoutingException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    /** Resolves the backend host here, on the router's virtual thread: a DNS lookup must not block an event loop. */
+    private static Routed resolve(BackendConfig backend) {
+        try {
+            return new Routed(backend, new InetSocketAddress(InetAddress.getByName(backend.host()), backend.port()));
+        } catch (UnknownHostException e) {
+            throw new CompletionException(new UnknownHostException("unknown backend host " + backend.host()));
+        }
+    }
+
+    private void onRouted(Routed routed, Throwable error) {
+        if (!(state instanceof Routing)) {
+            return; // the client left meanwhile
+        }
+        if (error != null) {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            switch (cause) {
+                case RoutingException e -> {
+                    logLoginFailure("no route: " + e.getMessage());
+                    fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
+                }
+                case TimeoutException e -> {
+                    log.warn("router timed out client={} user={} timeout_ms={}", clientAddress, startup.user(),
+                            proxy.limits().routerTimeout().toMillis());
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection: timed out"));
+                }
+                case UnknownHostException e -> {
+                    log.warn("backend host unknown user={} error={}", startup.user(), e.getMessage());
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+                }
+                default -> {
+                    log.error("router failed user={}", startup.user(), cause);
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection"));
+                }
+            }
+            return;
+        }
+        backendConfig = routed.backend();
+        backendAddress = routed.address();
+        renamed = backendConfig.user() != null && !backendConfig.user().equals(startup.user());
+        connect();
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    private void connect() {
+        state = new Connecting(false);
+        ChannelFuture f = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(proxy.transport().socketChannelClass())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) proxy.limits().backendConnectTimeout().toMillis())
+                .handler(new BackendHandler(this))
+                .connect(backendAddress);
+        backend = f.channel();
+        // A backend that accepts the connection but never answers (blackholed, overloaded) must fail within the
+        // connect timeout too, not only at the login timeout.
+        backendTimeout = client.eventLoop().schedule(() -> {
+            if (state instanceof Connecting || state instanceof Authenticating) {
+                backendFailed("backend did not answer within " + proxy.limits().backendConnectTimeout().toMillis() + " ms");
+            }
+        }, proxy.limits().backendConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        f.addListener((ChannelFutureListener) done -> {
+            if (!done.isSuccess() && state instanceof Connecting) {
+                log.warn("backend connect failed client={} user={} backend={} error={}", clientAddress, startup.user(),
+                        backendConfig.address(), done.cause().toString());
+                fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+            }
+        });
+    }
+
+    void onBackendActive() {
+        if (!(state instanceof Connecting)) {
+            backend.close();
+            return;
+        }
+        if (backendConfig.sslMode() == SslMode.DISABLE) {
+            sendStartup();
+        } else {
+            state = new Connecting(true);
+            backend.writeAndFlush(BackendMessages.sslRequest(backend.alloc()));
+            backend.read();
+        }
+    }
+
+    private void onSslResponse(ByteBuf in) {
+        byte answer = in.readByte();
+        boolean leftover = in.isReadable();
+        in.release();
+        if (leftover) {
+            // Bytes after the answer were not protected by TLS (CVE-2021-23222): refuse them.
+            backendFailed("backend sent unencrypted data after its SSL response");
+            return;
+        }
+        if (answer == 'S') {
+            state = new Connecting(false);
+            try {
+                SslHandler ssl = proxy.backendTls().newHandler(backendConfig, backend.alloc());
+                ssl.setHandshakeTimeoutMillis(proxy.limits().backendConnectTimeout().toMillis());
+                backend.pipeline().addFirst("tls", ssl);
+            } catch (Exception e) {
+                backendFailed("backend TLS setup failed: " + e.getMessage());
+                return;
+            }
+            backend.read();
+        } else if (answer == 'N' && backendConfig.sslMode() == SslMode.PREFER) {
+            sendStartup();
+        } else {
+            backendFailed("backend does not accept TLS but sslmode=" + backendConfig.sslMode().libpqName());
+        }
+    }
+
+    void onBackendTlsHandshake(Throwable cause) {
+        if (!(state instanceof Connecting)) {
+            return;
+        }
+        if (cause != null) {
+            backendFailed("backend TLS handshake failed: " + rootMessage(cause));
+            return;
+        }
+        sendStartup();
+    }
+
+    private void backendFailed(String why) {
+        log.warn("backend connection failed client={} user={} backend={} error={}", clientAddress, startup.user(),
+                backendConfig.address(), why);
+        fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+    }
+
+    private void sendStartup() {
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("user", backendConfig.user() != null ? backendConfig.user() : startup.user());
+        if (backendConfig.database() != null) {
+            params.put("database", backendConfig.database());
+        } else if (startup.parameters().containsKey("database")) {
+            params.put("database", startup.parameters().get("database"));
+        }
+        startup.parameters().forEach(params::putIfAbsent);
+        params.putAll(backendConfig.parameters());
+        // _pq_. options are not passed on: pgmux does not know what they would change in the stream it relays.
+        StartupMessage toBackend = new StartupMessage(3, protocolMinor, params, List.of());
+        backend.write(toBackend.encode(backend.alloc()));
+        if (pendingToBackend != null) {
+            backend.write(pendingToBackend);
+            pendingToBackend = null;
+        }
+        backend.flush();
+        state = new Authenticating();
+        backend.read();
+        client.read();
+    }
+
+    private void bufferForBackend(ByteBuf in) {
+        pendingToBackend = pendingToBackend == null ? in
+                : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), pendingToBackend, in);
+    }
+
+    // ---------------------------------------------------------------- backend events
+
+    void onBackendRead(ByteBuf in) {
+        if (backendTimeout != null) {
+            backendTimeout.cancel(false);
+            backendTimeout = null;
+        }
+        switch (state) {
+            case Connecting c when c.awaitingSslResponse() -> onSslResponse(in);
+            case Authenticating a -> onAuthBytes(in);
+            case Forwarding f -> toClient(in);
+            default -> in.release();
+        }
+    }
+
+    void onBackendReadComplete() {
+        if (state instanceof Forwarding || state instanceof Authenticating) {
+            client.flush();
+            if (drainRequested && idle()) {
+                terminate();
+                return;
+            }
+            if (client.isWritable()) {
+                backend.read();
+            }
+        } else if (state instanceof Connecting) {
+            backend.read();
+        }
+    }
+
+    void onBackendWritabilityChanged() {
+        if (backend.isWritable() && (state instanceof Forwarding || state instanceof Authenticating)) {
+            client.read();
+        }
+    }
+
+    void onBackendClosed() {
+        switch (state) {
+            case Forwarding f -> close("backend closed");
+            case Authenticating a when backendErrorRelayed -> close("authentication failed");
+            case Authenticating a -> {
+                log.warn("backend closed during authentication client={} user={} backend={}", clientAddress,
+                        startup.user(), backendConfig.address());
+                fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                        "the backend server closed the connection during authentication"));
+            }
+            case Connecting c -> backendFailed("backend closed the connection");
+            default -> {
+            }
+        }
+    }
+
+    void onBackendException(Throwable cause) {
+        log.debug("backend connection error client={} backend={} error={}", clientAddress,
+                backendConfig == null ? null : backendConfig.address(), cause.toString());
+        if (state instanceof Connecting) {
+            backendFailed(rootMessage(cause));
+        } else {
+            backend.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- authentication relay
+
+    private void onAuthBytes(ByteBuf in) {
+        backendIn = backendIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(backend.alloc(), backendIn, in);
+        try {
+            while (state instanceof Authenticating && backendIn.readableBytes() >= 5) {
+                int length = backendIn.getInt(backendIn.readerIndex() + 1);
+                if (length < 4 || length > MAX_AUTH_MESSAGE) {
+                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length from backend");
+                }
+                if (backendIn.readableBytes() < length + 1) {
+                    break;
+                }
+                ByteBuf frame = backendIn.readRetainedSlice(length + 1);
+                onAuthMessage(frame);
+            }
+        } catch (ProtocolException e) {
+            backendFailed(e.getMessage());
+        } finally {
+            if (state instanceof Forwarding && backendIn != null && backendIn.isReadable()) {
+                ByteBuf rest = backendIn;
+                backendIn = null;
+                toClient(rest);
+            } else if (backendIn != null && !backendIn.isReadable()) {
+                backendIn.release();
+                backendIn = null;
+            }
+        }
+    }
+
+    /** Looks at one backend message during authentication and relays it (or its rewrite) in order. */
+    private void onAuthMessage(ByteBuf frame) throws ProtocolException {
+        byte type = frame.getByte(frame.readerIndex());
+        if (negotiationPending) {
+            negotiationPending = false;
+            if (type != BackendMessages.NEGOTIATE_PROTOCOL_VERSION) {
+                client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor,
+                        startup.protocolOptions()));
+            }
+        }
+        switch (type) {
+            case BackendMessages.AUTHENTICATION -> onAuthRequest(frame);
+            case BackendMessages.BACKEND_KEY_DATA -> {
+                int pid = frame.getInt(frame.readerIndex() + 5);
+                byte[] secret = new byte[frame.readableBytes() - 9];
+                frame.getBytes(frame.readerIndex() + 9, secret);
+                frame.release();
+                proxy.cancels().remove(cancelKey);
+                backendKey = new CancelRegistry.Target(backendAddress, pid, secret);
+                cancelKey = proxy.cancels().register(backendKey,
+                        protocolMinor >= 2 ? CancelRegistry.LONG_SECRET : 4);
+                client.write(BackendMessages.backendKeyData(client.alloc(), cancelKey.processId(), cancelKey.secret()));
+            }
+            case BackendMessages.NEGOTIATE_PROTOCOL_VERSION -> {
+                BackendMessages.ProtocolNegotiation n;
+                try {
+                    n = BackendMessages.decodeNegotiateProtocolVersion(frame);
+                } finally {
+                    frame.release();
+                }
+                protocolMinor = Math.min(protocolMinor, n.newestMinor());
+                List<String> unrecognized = new ArrayList<>(startup.protocolOptions());
+                n.unrecognized().stream().filter(o -> !unrecognized.contains(o)).forEach(unrecognized::add);
+                if (protocolMinor < startup.minor() || !unrecognized.isEmpty()) {
+                    client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor, unrecognized));
+                }
+            }
+            case BackendMessages.ERROR_RESPONSE -> {
+                backendErrorRelayed = true;
+                String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
+                logLoginFailure("backend refused login sqlstate=" + code);
+                client.write(frame);
+            }
+            case BackendMessages.READY_FOR_QUERY -> {
+                client.write(frame);
+                startForwarding();
+            }
+            default -> client.write(frame);
+        }
+    }
+
+    private void onAuthRequest(ByteBuf frame) throws ProtocolException {
+        if (frame.readableBytes() < 9) {
+            frame.release();
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid authentication request from backend");
+        }
+        int code = BackendMessages.authCode(frame);
+        if (code == BackendMessages.AUTH_MD5 && renamed) {
+            frame.release();
+            logLoginFailure("md5 with renamed user");
+            fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "the server asks for MD5 password authentication, which cannot work through pgmux when the user"
+                            + " name is rewritten (the MD5 hash includes the user name)",
+                    "Use scram-sha-256 for this user on the server, or route it without renaming the user."));
+            return;
+        }
+        if (code == BackendMessages.AUTH_SASL) {
+            List<String> mechanisms;
+            try {
+                mechanisms = BackendMessages.saslMechanisms(frame);
+            } finally {
+                frame.release();
+            }
+            // TLS ends at pgmux, so a client binding to "its" server certificate would bind to pgmux's, and the
+            // backend would reject the proof: never offer channel binding to the client.
+            List<String> offered = mechanisms.stream().filter(m -> !m.equals(BackendMessages.SCRAM_PLUS)).toList();
+            if (offered.isEmpty()) {
+                fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                        "the server accepts only SCRAM-SHA-256-PLUS, whose channel binding cannot pass through pgmux"));
+                return;
+            }
+            client.write(BackendMessages.authenticationSasl(client.alloc(), offered));
+            return;
+        }
+        client.write(frame);
+    }
+
+    private void startForwarding() {
+        state = new Forwarding();
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        fromClient = new MessageScanner(true);
+        fromBackend = new MessageScanner(false);
+        log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, startup.user(),
+                backendConfig.address(), backendConfig.user());
+    }
+
+    // ---------------------------------------------------------------- forwarding
+
+    private void toBackend(ByteBuf in) {
+        bytesFromClient += in.readableBytes();
+        backend.write(in, backend.voidPromise());
+    }
+
+    private void toClient(ByteBuf in) {
+        fromBackend.scan(in);
+        bytesFromBackend += in.readableBytes();
+        client.write(in, client.voidPromise());
+    }
+
+    /** No request in flight, outside a transaction, and both streams between two messages. */
+    private boolean idle() {
+        return state instanceof Forwarding && fromClient.atBoundary() && fromBackend.atBoundary()
+                && fromClient.syncPoints() == fromBackend.syncPoints() && fromBackend.transactionStatus() == 'I';
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /** Graceful shutdown: end this session as soon as it is idle. Safe to call from any thread. */
+    public void drain() {
+        client.eventLoop().execute(() -> {
+            drainRequested = true;
+            switch (state) {
+                case Forwarding f -> {
+                    if (idle()) {
+                        terminate();
+                    }
+                }
+                case Authenticating a -> {
+                    // let it finish logging in; it ends at its first idle moment
+                }
+                case Closed c -> {
+                }
+                default -> fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+            }
+        });
+    }
+
+    /** Ends the session now with FATAL 57P01, placed between two messages if the stream allows it. */
+    public void terminate() {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(this::terminate);
+            return;
+        }
+        if (state instanceof Closed) {
+            return;
+        }
+        if (state instanceof Forwarding) {
+            if (backend.isActive() && fromClient.atBoundary()) {
+                backend.writeAndFlush(BackendMessages.terminate(backend.alloc()));
+            }
+            if (!fromBackend.atBoundary()) {
+                close("terminated by shutdown");
+                return;
+            }
+        }
+        fail(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+    }
+
+    // ---------------------------------------------------------------- ending
+
+    private void onLoginTimeout() {
+        switch (state) {
+            case Startup s -> close("startup timeout"); // PostgreSQL closes silently here too
+            case Forwarding f -> {
+            }
+            case Closed c -> {
+            }
+            default -> {
+                logLoginFailure("login timeout");
+                fail(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
+            }
+        }
+    }
+
+    /** Sends a FATAL error to the client, then closes both connections. */
+    private void fail(ErrorResponse error) {
+        if (state instanceof Closed) {
+            return;
+        }
+        if (!(state instanceof Forwarding)) {
+            proxy.rejected();
+        }
+        client.writeAndFlush(error.encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
+        if (backend != null) {
+            backend.close();
+        }
+        finish(error.message());
+    }
+
+    /** Flushes what is pending to the client, then closes both connections. */
+    private void close(String reason) {
+        if (state instanceof Closed) {
+            return;
+        }
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (backend != null) {
+            backend.close();
+        }
+        finish(reason);
+    }
+
+    private void finish(String reason) {
+        State last = state;
+        state = new Closed(reason);
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        if (backendTimeout != null) {
+            backendTimeout.cancel(false);
+        }
+        release(clientIn);
+        release(backendIn);
+        release(pendingToBackend);
+        clientIn = backendIn = pendingToBackend = null;
+        proxy.cancels().remove(cancelKey);
+        proxy.sessions().remove(this);
+        if (counted) {
+            counted = false;
+            proxy.closed(clientAddress == null ? null : clientAddress.getAddress());
+        }
+        if (startup != null && last instanceof Forwarding) {
+            log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
+                    clientAddress, startup.user(), backendConfig.address(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromBackend,
+                    reason);
+        } else {
+            log.debug("connection closed client={} phase={} reason=\"{}\"", clientAddress,
+                    last.getClass().getSimpleName(), reason);
+        }
+    }
+
+    private static void release(ByteBuf buf) {
+        if (buf != null && buf.refCnt() > 0) {
+            buf.release();
+        }
+    }
+
+    private void logLoginFailure(String why) {
+        LOGIN_FAILURES.log(log, clientAddress, startup == null ? null : startup.user(), why);
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.toString();
+    }
+}

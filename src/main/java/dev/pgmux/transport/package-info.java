@@ -1,0 +1,2 @@
+/** The Netty transport: native epoll on Linux, NIO elsewhere. */
+package dev.pgmux.transport;
