@@ -13,7 +13,9 @@ import java.util.Objects;
  * @param user        the user name sent to the backend, or null to keep the client's
  * @param database    the database sent to the backend, or null to keep the client's
  * @param parameters  extra startup parameters for the backend (they override the client's)
- * @param sslMode     TLS toward the backend
+ * @param sslMode     TLS toward the backend; default {@link SslMode#DISABLE}. With TLS on both hops, SCRAM clients
+ *                    must turn channel binding off ({@code channel_binding=disable}): PostgreSQL treats a TLS client
+ *                    that does not bind as a downgrade attack, and binding to pgmux's certificate cannot match.
  * @param sslRootCert CA certificates (PEM) for {@code verify-ca}/{@code verify-full}; null means the JDK's trust store
  */
 public record BackendConfig(String host, int port, String user, String database, Map<String, String> parameters,
@@ -28,12 +30,12 @@ public record BackendConfig(String host, int port, String user, String database,
             throw new IllegalArgumentException("backend port out of range: " + port);
         }
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
-        sslMode = sslMode == null ? SslMode.PREFER : sslMode;
+        sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
     }
 
     /** A backend reached as {@code user} (null keeps the client's user name), same database name. */
     public static BackendConfig of(String host, int port, String user) {
-        return new BackendConfig(host, port, user, null, Map.of(), SslMode.PREFER, null);
+        return new BackendConfig(host, port, user, null, Map.of(), SslMode.DISABLE, null);
     }
 
     public static Builder builder() {
@@ -59,7 +61,7 @@ public record BackendConfig(String host, int port, String user, String database,
         private String user;
         private String database;
         private final Map<String, String> parameters = new LinkedHashMap<>();
-        private SslMode sslMode = SslMode.PREFER;
+        private SslMode sslMode = SslMode.DISABLE;
         private Path sslRootCert;
 
         public Builder host(String host) {
