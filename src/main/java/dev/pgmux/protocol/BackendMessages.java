@@ -26,11 +26,16 @@ public final class BackendMessages {
     private BackendMessages() {
     }
 
-    /** NegotiateProtocolVersion: the newest minor version supported and the options not recognized. */
+    /**
+     * NegotiateProtocolVersion: the newest minor version supported and the options not recognized. The docs call
+     * the first field the "newest minor protocol version", but PostgreSQL writes the whole version code
+     * ({@code 3 << 16 | minor}) and libpq reads it so: pgmux writes what PostgreSQL writes.
+     */
     public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestMinor, List<String> unrecognized) {
         ByteBuf out = alloc.buffer(16 + 32 * unrecognized.size());
         int start = out.writerIndex();
-        out.writeByte(NEGOTIATE_PROTOCOL_VERSION).writeInt(0).writeInt(newestMinor).writeInt(unrecognized.size());
+        out.writeByte(NEGOTIATE_PROTOCOL_VERSION).writeInt(0).writeInt((3 << 16) | newestMinor)
+                .writeInt(unrecognized.size());
         for (String option : unrecognized) {
             Wire.writeCString(out, option);
         }
@@ -47,7 +52,7 @@ public final class BackendMessages {
         if (body.readableBytes() < 8) {
             throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid NegotiateProtocolVersion message");
         }
-        int minor = body.readInt();
+        int minor = body.readInt() & 0xFFFF; // a version code (3 << 16 | minor), see above
         int n = body.readInt();
         if (n < 0 || n > body.readableBytes()) {
             throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid NegotiateProtocolVersion message");
