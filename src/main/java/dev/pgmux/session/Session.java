@@ -172,25 +172,32 @@ public final class Session {
     void onClientReadComplete() {
         switch (state) {
             case Startup s -> client.read();
-            case Authenticating a -> flushBackendAndMaybeReadClient();
-            case Forwarding f -> flushBackendAndMaybeReadClient();
+            case Authenticating a -> {
+                backend.flush();
+                if (backend.isWritable()) {
+                    client.read();
+                }
+            }
+            case Forwarding f -> {
+                backend.flush();
+                if (!backend.isWritable()) {
+                    client.config().setAutoRead(false); // until the backend drains, see onBackendWritabilityChanged
+                }
+            }
             default -> {
                 // Routing/Connecting: read no more until the backend is there.
             }
         }
     }
 
-    private void flushBackendAndMaybeReadClient() {
-        backend.flush();
-        if (backend.isWritable()) {
-            client.read();
-        }
-    }
-
     void onClientWritabilityChanged() {
-        if (client.isWritable() && backend != null && backend.isActive()
-                && (state instanceof Forwarding || state instanceof Authenticating)) {
-            backend.read();
+        if (client.isWritable() && backend != null && backend.isActive()) {
+            switch (state) {
+                case Forwarding f -> backend.config().setAutoRead(true);
+                case Authenticating a -> backend.read();
+                default -> {
+                }
+            }
         }
     }
 
@@ -571,23 +578,35 @@ public final class Session {
     }
 
     void onBackendReadComplete() {
-        if (state instanceof Forwarding || state instanceof Authenticating) {
-            client.flush();
-            if (drainRequested && idle()) {
-                terminate();
-                return;
+        switch (state) {
+            case Forwarding f -> {
+                client.flush();
+                if (drainRequested && idle()) {
+                    terminate();
+                } else if (!client.isWritable()) {
+                    backend.config().setAutoRead(false); // until the client drains, see onClientWritabilityChanged
+                }
             }
-            if (client.isWritable()) {
-                backend.read();
+            case Authenticating a -> {
+                client.flush();
+                if (client.isWritable()) {
+                    backend.read();
+                }
             }
-        } else if (state instanceof Connecting) {
-            backend.read();
+            case Connecting c -> backend.read();
+            default -> {
+            }
         }
     }
 
     void onBackendWritabilityChanged() {
-        if (backend.isWritable() && (state instanceof Forwarding || state instanceof Authenticating)) {
-            client.read();
+        if (backend.isWritable()) {
+            switch (state) {
+                case Forwarding f -> client.config().setAutoRead(true);
+                case Authenticating a -> client.read();
+                default -> {
+                }
+            }
         }
     }
 
@@ -741,6 +760,10 @@ public final class Session {
         }
         fromClient = new MessageScanner(true);
         fromBackend = new MessageScanner(false);
+        // From here on both sides read by themselves and stop only while the other side cannot take more
+        // (writability). Requesting each read by hand would cost two epoll_ctl calls per read on epoll.
+        client.config().setAutoRead(true);
+        backend.config().setAutoRead(true);
         log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, startup.user(),
                 backendConfig.address(), backendConfig.user());
     }
