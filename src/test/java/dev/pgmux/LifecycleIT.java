@@ -65,19 +65,22 @@ class LifecycleIT {
         Connection inTransaction = connect(proxy);
         inTransaction.setAutoCommit(false);
         one(inTransaction, "select 1");
+        // Own threads: the common pool may have a single thread on a small machine, and close() must not wait
+        // behind the query.
+        var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
         CompletableFuture<String> running = CompletableFuture.supplyAsync(() -> {
             try {
                 return one(busy, "select 'finished' from pg_sleep(2.5)");
             } catch (SQLException e) {
                 return e.getSQLState();
             }
-        });
+        }, threads);
         try (Connection admin = pg.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD)) {
             waitFor(() -> query(admin, "select count(*) from pg_stat_activity where query like '%pg_sleep(2.5)%'"
                     + " and state = 'active' and pid <> pg_backend_pid()").equals("1"));
         }
         long t0 = System.nanoTime();
-        CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> proxy.close(Duration.ofSeconds(6)));
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> proxy.close(Duration.ofSeconds(6)), threads);
         assertThat(running.get(10, TimeUnit.SECONDS)).isEqualTo("finished");
         // The idle session was ended at once with 57P01; so is the busy one, after its query.
         assertThatThrownBy(() -> one(idle, "select 1")).satisfies(e -> assertThat(stateOf(e)).isIn("57P01", "08006", "08003"));

@@ -83,6 +83,9 @@ public sealed interface StartupPacket {
      * @throws ProtocolException with the SQLSTATE and message PostgreSQL uses for the same fault
      */
     static StartupPacket decode(ByteBuf packet) throws ProtocolException {
+        if (packet.readableBytes() < MIN_LENGTH - 4) {
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
+        }
         int length = packet.readableBytes() + 4;
         int code = packet.readInt();
         switch (code) {
@@ -119,12 +122,14 @@ public sealed interface StartupPacket {
         }
         Map<String, String> params = new LinkedHashMap<>();
         java.util.List<String> options = new java.util.ArrayList<>();
+        boolean terminated = false;
         while (packet.isReadable()) {
             String name = Wire.readCString(packet);
             if (name.isEmpty()) {
+                terminated = true;
                 break;
             }
-            if (!packet.isReadable() || packet.readableBytes() == 0) {
+            if (!packet.isReadable()) {
                 throw new ProtocolException(SqlState.PROTOCOL_VIOLATION,
                         "invalid startup packet layout: expected terminator as last byte");
             }
@@ -136,7 +141,8 @@ public sealed interface StartupPacket {
                 params.put(name, value);
             }
         }
-        if (packet.isReadable()) {
+        // "user\0alice\0" ends in a zero byte too, but that byte ends the value: the list terminator must follow it.
+        if (!terminated || packet.isReadable()) {
             throw new ProtocolException(SqlState.PROTOCOL_VIOLATION,
                     "invalid startup packet layout: expected terminator as last byte");
         }

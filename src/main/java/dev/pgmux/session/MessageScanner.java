@@ -18,6 +18,8 @@ final class MessageScanner {
     private boolean statusPending;
     private boolean broken;
     private long syncPoints;
+    private long syncsSinceExecute;
+    private boolean copyIn;
     private byte transactionStatus = 'I';
 
     MessageScanner(boolean frontend) {
@@ -58,12 +60,47 @@ final class MessageScanner {
         }
         bodyLeft = length - 4L;
         if (frontend) {
-            if (type == 'Q' || type == 'S' || type == 'F') {
-                syncPoints++;
-            }
+            onFrontendMessage(type);
         } else if (type == 'Z') {
             syncPoints++;
             statusPending = bodyLeft > 0;
+        }
+    }
+
+    /**
+     * The server ignores Sync while in copy-in mode ("COPY Operations" in the protocol docs): libpq's extended-mode
+     * COPY FROM STDIN sends Execute, Sync, CopyData…, CopyDone, Sync and gets one ReadyForQuery. So Syncs sent
+     * between the Execute that started a copy and its CopyDone/CopyFail do not count.
+     */
+    private void onFrontendMessage(byte type) {
+        switch (type) {
+            case 'Q', 'F' -> {
+                syncPoints++;
+                syncsSinceExecute = 0;
+            }
+            case 'E' -> syncsSinceExecute = 0;
+            case 'S' -> {
+                if (!copyIn) {
+                    syncPoints++;
+                    syncsSinceExecute++;
+                }
+            }
+            case 'd' -> {
+                if (!copyIn) {
+                    copyIn = true;
+                    syncPoints -= syncsSinceExecute;
+                    syncsSinceExecute = 0;
+                }
+            }
+            case 'c', 'f' -> {
+                if (!copyIn) {
+                    syncPoints -= syncsSinceExecute;
+                    syncsSinceExecute = 0;
+                }
+                copyIn = false;
+            }
+            default -> {
+            }
         }
     }
 

@@ -77,8 +77,9 @@ public final class Session {
      * @param gssDone   a GSSENCRequest was answered
      * @param direct    TLS came without SSLRequest (PostgreSQL 17 direct SSL)
      * @param sawPacket at least one packet was read (direct TLS is only possible before the first)
+     * @param sslDone   an SSLRequest was answered (PostgreSQL takes one per connection)
      */
-    record Startup(boolean tls, boolean gssDone, boolean direct, boolean sawPacket) implements State {
+    record Startup(boolean tls, boolean gssDone, boolean direct, boolean sawPacket, boolean sslDone) implements State {
     }
 
     /** Waiting for the router. */
@@ -103,7 +104,7 @@ public final class Session {
     private final ProxyContext proxy;
     private final Channel client;
     private final long startNanos = System.nanoTime();
-    private State state = new Startup(false, false, false, false);
+    private State state = new Startup(false, false, false, false, false);
     private InetSocketAddress clientAddress;
     private boolean counted;
     private String limitError;
@@ -267,7 +268,7 @@ public final class Session {
                 }
                 ByteBuf packet = clientIn.readSlice(length).skipBytes(4);
                 StartupPacket p = StartupPacket.decode(packet);
-                state = new Startup(st.tls(), st.gssDone(), st.direct(), true);
+                state = new Startup(st.tls(), st.gssDone(), st.direct(), true, st.sslDone());
                 onStartupPacket((Startup) state, p);
             }
         } catch (ProtocolException e) {
@@ -288,7 +289,7 @@ public final class Session {
                     throw unsupportedProtocol(StartupPacket.GSSENC_REQUEST_CODE);
                 }
                 // pgmux has no GSSAPI encryption: 'N', and the client goes on with SSLRequest or StartupMessage.
-                state = new Startup(s.tls(), true, s.direct(), true);
+                state = new Startup(s.tls(), true, s.direct(), true, s.sslDone());
                 client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
             }
             case CancelRequest r -> onCancelRequest(r);
@@ -302,11 +303,12 @@ public final class Session {
     }
 
     private void onSslRequest(Startup s) throws ProtocolException {
-        if (s.tls()) {
+        if (s.sslDone()) {
             throw unsupportedProtocol(StartupPacket.SSL_REQUEST_CODE);
         }
         ServerTls tls = proxy.serverTls();
         if (tls == null) {
+            state = new Startup(false, s.gssDone(), false, true, true);
             client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
             return;
         }
@@ -317,7 +319,7 @@ public final class Session {
         }
         // 'S' goes out before the TLS handler is in the pipeline, so it is not encrypted.
         client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
-        state = new Startup(true, s.gssDone(), false, true);
+        state = new Startup(true, s.gssDone(), false, true, true);
         client.pipeline().addFirst("tls", new SniHandler((String host) -> tls.context()));
         client.read();
     }
@@ -329,7 +331,7 @@ public final class Session {
             close("direct TLS without TLS configured");
             return;
         }
-        state = new Startup(true, s.gssDone(), true, true);
+        state = new Startup(true, s.gssDone(), true, true, true);
         client.pipeline().addFirst("tls", new SniHandler((String host) -> tls.context()));
         client.pipeline().fireChannelRead(in);
     }
