@@ -54,7 +54,7 @@ class PsqlIT {
     }
 
     static String conninfo() {
-        return "host=localhost port=" + proxy.port() + " user=app_user dbname=postgres sslmode=verify-full sslrootcert="
+        return "host=localhost port=" + proxy.port() + " user=app_user dbname=lab sslmode=verify-full sslrootcert="
                 + TestCerts.caCert();
     }
 
