@@ -225,6 +225,40 @@ class ProtocolIT {
     }
 
     @Test
+    void certificateFilesAreReloadedWithoutDroppingSessions(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path cert = dir.resolve("server.crt");
+        java.nio.file.Path key = dir.resolve("server.key");
+        java.nio.file.Files.copy(TestCerts.serverCert(), cert);
+        java.nio.file.Files.copy(TestCerts.serverKey(), key);
+        Router router = request -> BackendConfig.builder().host(pg18.host()).port(pg18.port()).user(TestServers.TRUST_USER).build();
+        try (ProxyServer p = new ProxyServer("127.0.0.1:0", router).withTls(TlsConfig.fromPemFiles(cert, key)).start();
+             RawClient before = new RawClient("127.0.0.1", p.port())) {
+            assertThat(before.sslRequest(RawClient.trustAll(), "localhost")).isEqualTo('S');
+            before.startup(0, params("user", "x", "database", "postgres"));
+            login(before);
+            var first = before.peerCertificate();
+
+            java.nio.file.Files.copy(TestCerts.otherCert(), cert, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            java.nio.file.Files.copy(TestCerts.otherKey(), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            java.security.cert.X509Certificate now;
+            do {
+                Thread.sleep(200);
+                try (RawClient after = new RawClient("127.0.0.1", p.port())) {
+                    assertThat(after.sslRequest(RawClient.trustAll(), "localhost")).isEqualTo('S');
+                    now = after.peerCertificate();
+                }
+            } while (now.equals(first) && System.nanoTime() < end);
+            assertThat(now).as("new connections get the new certificate").isNotEqualTo(first);
+            // The session established before the reload is untouched.
+            before.query("select 1");
+            assertThat(before.readUntil('Z')).isNotNull();
+            p.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void aClientThatTricklesItsStartupIsClosedAtTheLoginTimeout() throws Exception {
         try (RawClient c = client()) {
             c.send(new byte[] {0, 0});

@@ -82,16 +82,46 @@ public final class RawClient implements AutoCloseable {
 
     /** Sends SSLRequest; on 'S' upgrades this client to TLS. Returns the answer byte. */
     public char sslRequest(Path caCert, String host) throws Exception {
+        return sslRequest(sslContext(caCert), host);
+    }
+
+    /** Sends SSLRequest; on 'S' upgrades this client to TLS with the given context. Returns the answer byte. */
+    public char sslRequest(SSLContext context, String host) throws Exception {
         out.writeInt(8);
         out.writeInt(80877103);
         out.flush();
         char answer = (char) in.readByte();
         if (answer == 'S') {
-            SSLSocket s = (SSLSocket) sslContext(caCert).getSocketFactory().createSocket(socket, host, socket.getPort(), true);
+            SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(socket, host, socket.getPort(), true);
             s.startHandshake();
             use(s);
         }
         return answer;
+    }
+
+    /** The server's certificate, for a TLS connection. */
+    public X509Certificate peerCertificate() throws Exception {
+        return (X509Certificate) ((SSLSocket) socket).getSession().getPeerCertificates()[0];
+    }
+
+    /** A context that trusts any certificate, for tests that look at which certificate a server presents. */
+    public static SSLContext trustAll() throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        return ctx;
     }
 
     public static SSLContext sslContext(Path caCert) throws Exception {
