@@ -9,20 +9,46 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 
 /**
- * The I/O transport: native epoll where available (fewer syscalls and allocations than NIO), else NIO.
+ * The I/O transport: native epoll where available (fewer syscalls and allocations than NIO), else NIO;
+ * io_uring on request.
  * Backend channels use the same socket class as client channels, so that both can share one event loop.
  */
 public record Transport(String name, IoHandlerFactory ioHandlerFactory,
                         Class<? extends ServerChannel> serverChannelClass,
                         Class<? extends SocketChannel> socketChannelClass) {
 
-    /** The best transport on this machine; {@code -Dpgmux.transport=nio} forces NIO. */
+    /**
+     * The transport named by {@code -Dpgmux.transport} ({@code epoll}, {@code io_uring}, {@code nio}), else the
+     * default: epoll where available, NIO elsewhere. A named transport that is not available here falls back to
+     * the default.
+     */
     public static Transport best() {
-        if (!"nio".equals(System.getProperty("pgmux.transport")) && Epoll.isAvailable()) {
+        return byName(System.getProperty("pgmux.transport", "epoll"));
+    }
+
+    public static Transport byName(String name) {
+        switch (name) {
+            case "nio":
+                return nio();
+            case "io_uring":
+            case "iouring":
+                if (IoUring.isAvailable()) {
+                    return new Transport("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class,
+                            IoUringSocketChannel.class);
+                }
+                break;
+            default:
+                break;
+        }
+        if (Epoll.isAvailable()) {
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,
                     EpollSocketChannel.class);
         }
