@@ -1,124 +1,77 @@
 package dev.pgmux.cli;
 
-import dev.pgmux.BackendConfig;
-import dev.pgmux.Limits;
-import dev.pgmux.ProxyServer;
-import dev.pgmux.StaticRouter;
-import dev.pgmux.TlsConfig;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import dev.pgmux.config.ConfigError;
+import dev.pgmux.config.ConfigException;
+import dev.pgmux.config.ConfigSource;
+import dev.pgmux.config.ServerConfig;
+import dev.pgmux.demo.DemoCommand;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** {@code pgmux}: runs the proxy with routes given as flags. */
+/**
+ * {@code pgmux}: runs the proxy from a YAML file, {@code PGMUX_*} environment variables and flags (each
+ * overriding the one before); {@code pgmux check} validates the same; {@code pgmux demo} shows it working.
+ */
 @Command(name = "pgmux", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A PostgreSQL routing proxy: routes each client connection to a backend server by user name.",
-        sortOptions = false)
+        sortOptions = false, subcommands = {CheckCommand.class, DemoCommand.class},
+        footer = {"", "Signals: SIGHUP reloads the config file (it is also reloaded when it changes); SIGTERM or"
+                + " SIGINT shut down gracefully, a second one at once."})
 public final class Main implements Callable<Integer> {
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Address to listen on (repeatable). Default: ${DEFAULT-VALUE}.",
-            defaultValue = "127.0.0.1:5434")
-    List<String> listen = new ArrayList<>();
+    @Mixin
+    ServerOptions options = new ServerOptions();
 
-    @Option(names = "--route", paramLabel = "USER=[BACKENDUSER@]HOST:PORT[/DATABASE]",
-            description = "Route a user to a backend (repeatable). Without BACKENDUSER@ the user name is kept.")
-    List<String> routes = new ArrayList<>();
+    @Option(names = "--no-watch", description = "Reload the config file only on SIGHUP, not when it changes.")
+    boolean noWatch;
 
-    @Option(names = "--default-route", paramLabel = "[BACKENDUSER@]HOST:PORT[/DATABASE]",
-            description = "Backend for users without a route of their own.")
-    String defaultRoute;
-
-    @Option(names = "--tls-cert", paramLabel = "FILE", description = "Server certificate (PEM) for client TLS.")
-    Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "FILE", description = "Private key (PEM, PKCS#8) for client TLS.")
-    Path tlsKey;
-
-    @Option(names = "--tls-required", description = "Refuse clients that do not use TLS.")
-    boolean tlsRequired;
-
-    @Option(names = "--max-client-connections", paramLabel = "N", defaultValue = "10000",
-            description = "Client connections at once (0: unlimited). Default: ${DEFAULT-VALUE}.")
-    int maxClientConnections;
-
-    @Option(names = "--max-connections-per-ip", paramLabel = "N", defaultValue = "0",
-            description = "Client connections at once from one address (0: unlimited). Default: ${DEFAULT-VALUE}.")
-    int maxConnectionsPerIp;
-
-    @Option(names = "--login-timeout", paramLabel = "SECONDS", defaultValue = "15",
-            description = "Seconds a client has to log in. Default: ${DEFAULT-VALUE}.")
-    int loginTimeout;
-
-    @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "Seconds running sessions get to finish on shutdown. Default: ${DEFAULT-VALUE}.")
-    int shutdownTimeout;
-
-    @Option(names = "--threads", paramLabel = "N", description = "I/O threads (default: one per CPU).")
-    Integer threads;
+    @Spec
+    CommandSpec spec;
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Main()).execute(args);
-        if (code != 0) {
-            System.exit(code);
-        }
+        // Always exit explicitly: the admin HTTP server's dispatcher is not a daemon thread.
+        System.exit(new CommandLine(new Main()).execute(args));
     }
 
     @Override
     public Integer call() throws Exception {
-        Map<String, BackendConfig> table = new LinkedHashMap<>();
-        for (String spec : routes) {
-            RouteSpec.Route r = RouteSpec.parseRoute(spec);
-            table.put(r.user(), r.backend());
-        }
-        if (table.isEmpty() && defaultRoute == null) {
-            System.err.println("pgmux: no routes: give --route USER=HOST:PORT or --default-route HOST:PORT");
-            return 2;
-        }
-        StaticRouter router = StaticRouter.of(table);
-        if (defaultRoute != null) {
-            router.withFallback(RouteSpec.parseBackend(defaultRoute));
-        }
-        Limits limits = Limits.DEFAULT.withMaxClientConnections(maxClientConnections)
-                .withMaxConnectionsPerIp(maxConnectionsPerIp)
-                .withLoginTimeout(Duration.ofSeconds(loginTimeout))
-                .withShutdownTimeout(Duration.ofSeconds(shutdownTimeout));
-        ProxyServer proxy = new ProxyServer(listen, router).withLimits(limits);
-        if (threads != null) {
-            proxy.withThreads(threads);
-        }
-        if (tlsCert != null || tlsKey != null) {
-            if (tlsCert == null || tlsKey == null) {
-                System.err.println("pgmux: --tls-cert and --tls-key go together");
-                return 2;
-            }
-            proxy.withTls(TlsConfig.fromPemFiles(tlsCert, tlsKey).withRequired(tlsRequired));
-        } else if (tlsRequired) {
-            System.err.println("pgmux: --tls-required needs --tls-cert and --tls-key");
-            return 2;
-        }
+        PrintWriter err = spec.commandLine().getErr();
+        ConfigSource source;
+        String text;
+        ServerConfig config;
         try {
-            proxy.start();
-        } catch (java.io.IOException e) {
-            System.err.println("pgmux: " + e.getMessage());
-            return 1;
+            source = options.source(System.getenv());
+            text = source.readFile();
+            config = source.load(text);
+        } catch (IllegalArgumentException e) {
+            err.println("pgmux: " + e.getMessage());
+            return 2;
+        } catch (ConfigException e) {
+            for (ConfigError error : e.errors()) {
+                err.println("pgmux: " + error);
+            }
+            return 2;
         }
-        Signals.onShutdown(proxy);
-        proxy.awaitTermination();
-        return 0;
+        Logging.apply(config.log());
+        return new ServerProcess(source, config, text, !noWatch).run();
     }
 
-    /** The version from the jar manifest. */
+    /** pgmux's version: the jar manifest's, or {@code dev} when run from compiled classes. */
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"pgmux " + (v == null ? "dev" : v)};
+            return new String[] {"pgmux " + version()};
         }
     }
 }

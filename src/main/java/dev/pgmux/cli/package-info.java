@@ -1,2 +1,2 @@
-/** The {@code pgmux} command line: flags, route specifications, signals. */
+/** The {@code pgmux} command line: flags, the {@code check} command, signals, reloads and logging setup. */
 package dev.pgmux.cli;

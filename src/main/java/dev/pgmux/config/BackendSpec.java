@@ -1,15 +1,16 @@
-package dev.pgmux.cli;
+package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.SslMode;
 import java.nio.file.Path;
 
 /**
- * Parses the command line's backend notation {@code [BACKENDUSER@]HOST:PORT[/DATABASE][?sslmode=MODE&sslrootcert=FILE]}
- * and routes {@code USER=BACKEND}.
+ * The one-line backend notation {@code [BACKENDUSER@]HOST:PORT[/DATABASE][?sslmode=MODE&sslrootcert=FILE&NAME=VALUE]}
+ * of the {@code --route} and {@code --default-route} flags, also accepted as a route's value in the config file,
+ * and the flag's {@code USER=BACKEND} routes. Other {@code NAME=VALUE} options become startup parameters.
  */
-public final class RouteSpec {
-    private RouteSpec() {
+public final class BackendSpec {
+    private BackendSpec() {
     }
 
     /** A {@code USER=BACKEND} route. */
@@ -60,19 +61,35 @@ public final class RouteSpec {
             }
             rest = rest.substring(0, slash);
         }
-        int colon = rest.lastIndexOf(':');
-        String host = rest;
+        String host;
+        String portText = null;
+        if (rest.startsWith("[")) {
+            int close = rest.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("unclosed [ in backend " + spec);
+            }
+            host = rest.substring(1, close);
+            String after = rest.substring(close + 1);
+            if (after.startsWith(":")) {
+                portText = after.substring(1);
+            } else if (!after.isEmpty()) {
+                throw new IllegalArgumentException("expected :PORT after ] in backend " + spec);
+            }
+        } else {
+            int colon = rest.indexOf(':');
+            if (colon >= 0 && rest.indexOf(':', colon + 1) >= 0) {
+                throw new IllegalArgumentException("an IPv6 address needs brackets, [::1]:5432, in backend " + spec);
+            }
+            host = colon < 0 ? rest : rest.substring(0, colon);
+            portText = colon < 0 ? null : rest.substring(colon + 1);
+        }
         int port = 5432;
-        if (colon >= 0 && (!rest.startsWith("[") || colon > rest.indexOf(']'))) {
-            host = rest.substring(0, colon);
+        if (portText != null) {
             try {
-                port = Integer.parseInt(rest.substring(colon + 1));
+                port = Integer.parseInt(portText);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("bad port in backend " + spec);
             }
-        }
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
         }
         if (host.isEmpty()) {
             throw new IllegalArgumentException("no host in backend " + spec);

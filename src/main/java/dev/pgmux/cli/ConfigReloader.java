@@ -1,0 +1,134 @@
+package dev.pgmux.cli;
+
+import dev.pgmux.ProxyServer;
+import dev.pgmux.config.ConfigDiff;
+import dev.pgmux.config.ConfigError;
+import dev.pgmux.config.ConfigException;
+import dev.pgmux.config.ConfigSource;
+import dev.pgmux.config.ServerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reloads the configuration into a running proxy, on SIGHUP or when the file changes. New routes, limits and
+ * TLS settings apply to new connections; running sessions keep their backend. A config that does not validate,
+ * or whose TLS files do not load, changes nothing. Runs on its own thread, never on an event loop.
+ */
+final class ConfigReloader {
+    private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
+
+    private final ConfigSource source;
+    private final ProxyServer proxy;
+    private volatile ServerConfig running;
+    /** The file's content as last read (applied or refused), so that a mere touch does not reload. */
+    private String lastText;
+    private String fileStamp;
+
+    ConfigReloader(ConfigSource source, ServerConfig running, String runningText, ProxyServer proxy) {
+        this.source = source;
+        this.running = running;
+        this.lastText = runningText;
+        this.proxy = proxy;
+        // Unknown: the first poll reads the file and compares it with runningText, so that a change made
+        // while pgmux was starting is not missed.
+        this.fileStamp = "";
+    }
+
+    /** The config in effect; cheap, for every /readyz probe. */
+    ServerConfig running() {
+        return running;
+    }
+
+    /** Checks the file's modification time and size; reloads if they and the content changed. */
+    synchronized void pollFile() {
+        String now = stamp();
+        if (now.equals(fileStamp)) {
+            return;
+        }
+        fileStamp = now;
+        String text;
+        try {
+            text = source.readFile();
+        } catch (ConfigException e) {
+            refuse("file change", e.errors());
+            return;
+        }
+        if (!Objects.equals(text, lastText)) {
+            apply("file change", text);
+        }
+    }
+
+    /** Reloads unconditionally (SIGHUP): also rebuilds the TLS context, for certificate files replaced in place. */
+    synchronized void reload(String trigger) {
+        fileStamp = stamp();
+        String text;
+        try {
+            text = source.readFile();
+        } catch (ConfigException e) {
+            refuse(trigger, e.errors());
+            return;
+        }
+        apply(trigger, text);
+    }
+
+    private void apply(String trigger, String text) {
+        lastText = text;
+        ServerConfig next;
+        try {
+            next = source.load(text);
+        } catch (ConfigException e) {
+            refuse(trigger, e.errors());
+            return;
+        }
+        ConfigDiff diff = ConfigDiff.between(running, next);
+        // TLS first: it is the one step that can still fail, and nothing may have changed when it does.
+        if (next.tls() != null || diff.tlsChanged()) {
+            try {
+                proxy.tls(next.tlsConfig());
+            } catch (IOException | IllegalArgumentException e) {
+                refuse(trigger, List.of(new ConfigError("tls", "tls.cert", e.getMessage())));
+                return;
+            }
+        }
+        if (diff.limitsChanged()) {
+            proxy.limits(next.limits());
+        }
+        if (diff.routingChanged()) {
+            proxy.router(next.router());
+        }
+        if (diff.logChanged()) {
+            Logging.apply(next.log());
+        }
+        for (String key : diff.needRestart()) {
+            log.warn("config reload: {} changed but applies only at start: restart pgmux to use it", key);
+        }
+        running = next.withStartOnlySettingsOf(running);
+        log.info("config reloaded: {} trigger={}{}{}{}", diff.summary(), trigger, names(" added", diff.routesAdded()),
+                names(" removed", diff.routesRemoved()), names(" changed", diff.routesChanged()));
+    }
+
+    private static String names(String label, List<String> users) {
+        return users.isEmpty() ? "" : label + "=" + users;
+    }
+
+    private static void refuse(String trigger, List<ConfigError> errors) {
+        log.error("config reload refused, keeping the running config: trigger={} errors=[{}]", trigger,
+                errors.stream().map(ConfigError::toString).collect(Collectors.joining("; ")));
+    }
+
+    private String stamp() {
+        if (source.file() == null) {
+            return "";
+        }
+        try {
+            return Files.getLastModifiedTime(source.file()) + "/" + Files.size(source.file());
+        } catch (IOException e) {
+            return "missing";
+        }
+    }
+}

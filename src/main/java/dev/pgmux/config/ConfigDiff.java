@@ -1,0 +1,67 @@
+package dev.pgmux.config;
+
+import dev.pgmux.BackendConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a reload changes, for the one log line a reload writes and for deciding what to apply.
+ *
+ * @param routesAdded         users with a new route
+ * @param routesRemoved       users whose route is gone
+ * @param routesChanged       users whose route goes elsewhere now
+ * @param defaultRouteChanged the fallback backend changed (or appeared, or went)
+ * @param limitsChanged       a connection limit or a timeout changed
+ * @param tlsChanged          client TLS settings changed (file names, required, minimum version)
+ * @param logChanged          log level or format changed
+ * @param needRestart         keys that changed but apply only at start ({@code listen}, {@code admin_listen},
+ *                            {@code threads})
+ */
+public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
+                         boolean defaultRouteChanged, boolean limitsChanged, boolean tlsChanged, boolean logChanged,
+                         List<String> needRestart) {
+
+    public static ConfigDiff between(ServerConfig old, ServerConfig now) {
+        List<String> added = new ArrayList<>();
+        List<String> changed = new ArrayList<>();
+        for (Map.Entry<String, BackendConfig> e : now.routes().entrySet()) {
+            BackendConfig before = old.routes().get(e.getKey());
+            if (before == null) {
+                added.add(e.getKey());
+            } else if (!before.equals(e.getValue())) {
+                changed.add(e.getKey());
+            }
+        }
+        List<String> removed = old.routes().keySet().stream().filter(u -> !now.routes().containsKey(u)).toList();
+        List<String> restart = new ArrayList<>();
+        if (!old.listen().equals(now.listen())) {
+            restart.add("listen");
+        }
+        if (!Objects.equals(old.adminListen(), now.adminListen())) {
+            restart.add("admin_listen");
+        }
+        if (!Objects.equals(old.threads(), now.threads())) {
+            restart.add("threads");
+        }
+        return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
+                !Objects.equals(old.defaultRoute(), now.defaultRoute()), !old.limits().equals(now.limits()),
+                !Objects.equals(old.tls(), now.tls()), !old.log().equals(now.log()), List.copyOf(restart));
+    }
+
+    public boolean routingChanged() {
+        return !routesAdded.isEmpty() || !routesRemoved.isEmpty() || !routesChanged.isEmpty() || defaultRouteChanged;
+    }
+
+    /** E.g. {@code routes +1 -0 ~0, default_route unchanged, limits changed, tls unchanged, log unchanged}. */
+    public String summary() {
+        return "routes +" + routesAdded.size() + " -" + routesRemoved.size() + " ~" + routesChanged.size()
+                + ", default_route " + word(defaultRouteChanged) + ", limits " + word(limitsChanged)
+                + ", tls " + word(tlsChanged) + ", log " + word(logChanged);
+    }
+
+    private static String word(boolean changed) {
+        return changed ? "changed" : "unchanged";
+    }
+}

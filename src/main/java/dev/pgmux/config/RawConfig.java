@@ -1,0 +1,39 @@
+package dev.pgmux.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import dev.pgmux.BackendConfig;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The config file's shape, key for key (Jackson maps {@code snake_case} keys onto these components). Everything
+ * is optional here and kept as written: null means "not set", durations and modes are still text. {@link Validator}
+ * turns it into a {@link ServerConfig}, so that every semantic error can name its key and line.
+ */
+record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
+                 Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute) {
+
+    record Tls(String cert, String key, Boolean required, String minVersion) {
+    }
+
+    record Limits(Integer maxClientConnections, Integer maxConnectionsPerIp) {
+    }
+
+    record Timeouts(String clientLogin, String backendConnect, String router, String shutdown) {
+    }
+
+    record Log(String level, String format) {
+    }
+
+    record Route(String host, Integer port, String user, String database, String sslmode, String sslrootcert,
+                 Map<String, String> parameters) {
+
+        /** A route written in the flags' one-line notation, e.g. {@code app_user: postgres@10.0.1.50:5432/app}. */
+        @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+        static Route fromSpec(String spec) {
+            BackendConfig b = BackendSpec.parseBackend(spec);
+            return new Route(b.host(), b.port(), b.user(), b.database(), b.sslMode().libpqName(),
+                    b.sslRootCert() == null ? null : b.sslRootCert().toString(), b.parameters());
+        }
+    }
+}

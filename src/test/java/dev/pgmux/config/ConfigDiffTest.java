@@ -1,0 +1,82 @@
+package dev.pgmux.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.Limits;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigDiffTest {
+    static final BackendConfig A = BackendConfig.of("a", 5432, null);
+    static final BackendConfig B = BackendConfig.of("b", 5432, null);
+    static final ServerConfig.Log LOG = new ServerConfig.Log("info", ServerConfig.LogFormat.TEXT);
+
+    @Test
+    void sameConfigChangesNothing() {
+        ServerConfig c = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ConfigDiff d = ConfigDiff.between(c, c);
+        assertThat(d.routingChanged()).isFalse();
+        assertThat(d.needRestart()).isEmpty();
+        assertThat(d.summary()).isEqualTo(
+                "routes +0 -0 ~0, default_route unchanged, limits unchanged, tls unchanged, log unchanged");
+    }
+
+    @Test
+    void countsAddedRemovedAndChangedRoutes() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, ordered("alice", A, "bob", A, "carol", A));
+        ServerConfig now = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, ordered("alice", A, "bob", B, "dave", B));
+        ConfigDiff d = ConfigDiff.between(old, now);
+        assertThat(d.routesAdded()).containsExactly("dave");
+        assertThat(d.routesRemoved()).containsExactly("carol");
+        assertThat(d.routesChanged()).containsExactly("bob");
+        assertThat(d.routingChanged()).isTrue();
+        assertThat(d.summary()).startsWith("routes +1 -1 ~1, default_route unchanged");
+    }
+
+    @Test
+    void limitsLogAndStartOnlySettings() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig now = config(List.of("127.0.0.1:6000"),
+                Limits.DEFAULT.withShutdownTimeout(Duration.ofSeconds(1)),
+                new ServerConfig.Log("debug", ServerConfig.LogFormat.TEXT), Map.of("alice", A));
+        ConfigDiff d = ConfigDiff.between(old, now);
+        assertThat(d.limitsChanged()).isTrue();
+        assertThat(d.logChanged()).isTrue();
+        assertThat(d.routingChanged()).isFalse();
+        assertThat(d.needRestart()).containsExactly("listen");
+        assertThat(d.summary()).isEqualTo(
+                "routes +0 -0 ~0, default_route unchanged, limits changed, tls unchanged, log changed");
+
+        // What the process runs with after the reload keeps its listen addresses: the next diff warns again.
+        ServerConfig running = now.withStartOnlySettingsOf(old);
+        assertThat(running.listen()).isEqualTo(old.listen());
+        assertThat(running.limits()).isEqualTo(now.limits());
+        assertThat(ConfigDiff.between(running, now).needRestart()).containsExactly("listen");
+    }
+
+    @Test
+    void defaultRouteAppearing() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), B);
+        ConfigDiff d = ConfigDiff.between(old, now);
+        assertThat(d.defaultRouteChanged()).isTrue();
+        assertThat(d.routingChanged()).isTrue();
+    }
+
+    private static Map<String, BackendConfig> ordered(Object... kv) {
+        Map<String, BackendConfig> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], (BackendConfig) kv[i + 1]);
+        }
+        return m;
+    }
+
+    private static ServerConfig config(List<String> listen, Limits limits, ServerConfig.Log log,
+                                       Map<String, BackendConfig> routes) {
+        return new ServerConfig(listen, null, null, null, limits, log, routes, null);
+    }
+}

@@ -1,0 +1,349 @@
+package dev.pgmux.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.Limits;
+import dev.pgmux.SslMode;
+import dev.pgmux.TlsConfig;
+import dev.pgmux.testing.TestCerts;
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The file, the environment and flags into a {@link ServerConfig}; errors naming key and line. */
+class ConfigSourceTest {
+
+    @TempDir
+    Path dir;
+
+    /** The example from the issue, less the TLS files. */
+    static final String FULL = """
+            listen: ["127.0.0.1:5434", "[::1]:5434"]
+            admin_listen: "127.0.0.1:9187"
+            limits: { max_client_connections: 500, max_connections_per_ip: 20 }
+            timeouts: { client_login: 10s, backend_connect: 500ms, router: 2s, shutdown: 1m }
+            log: { level: debug, format: json }
+            routes:
+              app_user:      { host: 10.0.1.50, port: 5432, user: postgres }
+              readonly_user: { host: 10.0.1.51, port: 6432, user: readonly, database: app, sslmode: require,
+                               parameters: { application_name: reports, statement_timeout: 5000 } }
+              short: "postgres@10.0.1.52:5433/app"
+            default_route: null
+            """;
+
+    @Test
+    void readsEveryKey() throws Exception {
+        ServerConfig c = load(FULL);
+        assertThat(c.listen()).containsExactly("127.0.0.1:5434", "[::1]:5434");
+        assertThat(c.adminListen()).isEqualTo(new HostPort("127.0.0.1", 9187));
+        assertThat(c.limits()).isEqualTo(new Limits(500, 20, Duration.ofSeconds(10), Duration.ofMillis(500),
+                Duration.ofSeconds(2), Duration.ofMinutes(1)));
+        assertThat(c.log()).isEqualTo(new ServerConfig.Log("debug", ServerConfig.LogFormat.JSON));
+        assertThat(c.routes()).containsOnlyKeys("app_user", "readonly_user", "short");
+        assertThat(c.routes().keySet()).containsExactly("app_user", "readonly_user", "short");
+        assertThat(c.routes().get("app_user")).isEqualTo(BackendConfig.of("10.0.1.50", 5432, "postgres"));
+        assertThat(c.routes().get("readonly_user")).isEqualTo(BackendConfig.builder().host("10.0.1.51").port(6432)
+                .user("readonly").database("app").sslMode(SslMode.REQUIRE)
+                .parameter("application_name", "reports").parameter("statement_timeout", "5000").build());
+        assertThat(c.routes().get("short")).isEqualTo(BackendConfig.builder().host("10.0.1.52").port(5433)
+                .user("postgres").database("app").build());
+        assertThat(c.defaultRoute()).isNull();
+        assertThat(c.tls()).isNull();
+        assertThat(c.threads()).isNull();
+    }
+
+    @Test
+    void defaultsForWhatIsLeftOut() throws Exception {
+        ServerConfig c = load("routes: { alice: 127.0.0.1:5432 }\n");
+        assertThat(c.listen()).containsExactly("127.0.0.1:5434");
+        assertThat(c.adminListen()).isNull();
+        assertThat(c.limits()).isEqualTo(Limits.DEFAULT);
+        assertThat(c.log()).isEqualTo(new ServerConfig.Log("info", ServerConfig.LogFormat.TEXT));
+        assertThat(c.routes().get("alice")).isEqualTo(BackendConfig.of("127.0.0.1", 5432, null));
+    }
+
+    @Test
+    void aDefaultRouteAloneIsEnough() throws Exception {
+        ServerConfig c = load("default_route: { host: db, port: 5433 }\n");
+        assertThat(c.routes()).isEmpty();
+        assertThat(c.defaultRoute()).isEqualTo(BackendConfig.of("db", 5433, null));
+        assertThat(c.router().fallback()).isEqualTo(c.defaultRoute());
+    }
+
+    @Test
+    void unknownKeyIsAnErrorNamingKeyAndLine() {
+        ConfigException e = loadFails("""
+                listen: ["127.0.0.1:5434"]
+                routes:
+                  app_user:
+                    host: 10.0.1.50
+                    prot: 5432
+                """);
+        assertThat(e.errors()).singleElement().satisfies(err -> {
+            assertThat(err.origin()).isEqualTo(file() + ":5");
+            assertThat(err.key()).isEqualTo("routes.app_user.prot");
+            assertThat(err.message()).startsWith("unknown key").contains("port");
+        });
+    }
+
+    @Test
+    void unknownTopLevelKey() {
+        ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
+        assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
+                + "admin_listen, default_route, limits, listen, log, routes, threads, timeouts, tls)");
+    }
+
+    @Test
+    void wrongTypeNamesKeyAndLine() {
+        ConfigException e = loadFails("routes: { a: h:1 }\nlimits:\n  max_client_connections: lots\n");
+        assertThat(e.errors()).singleElement().hasToString(
+                file() + ":3: limits.max_client_connections: expected a whole number, not \"lots\"");
+    }
+
+    @Test
+    void listsEverySemanticErrorInFileOrder() {
+        ConfigException e = loadFails("""
+                listen: ["127.0.0.1:5434", "nohost"]
+                timeouts: { client_login: 15, shutdown: 0 }
+                log: { level: loud }
+                routes:
+                  a: { port: 70000 }
+                  b: { host: db, sslmode: sometimes }
+                """);
+        assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(
+                file() + ":1: listen[1]: address needs host:port, not \"nohost\"",
+                file() + ":2: timeouts.client_login: duration \"15\" needs a unit: 15s, 15ms, 15m",
+                file() + ":3: log.level: must be one of trace, debug, info, warn, error, not \"loud\"",
+                file() + ":5: routes.a.host: missing: every route needs a host",
+                file() + ":5: routes.a.port: must be between 1 and 65535, not 70000",
+                file() + ":6: routes.b.sslmode: unknown sslmode \"sometimes\" (disable, prefer, require, verify-ca,"
+                        + " verify-full)");
+    }
+
+    @Test
+    void yamlSyntaxErrorHasALine() {
+        ConfigException e = loadFails("routes:\n  a: {host: x\n");
+        assertThat(e.errors()).singleElement().satisfies(err -> {
+            assertThat(err.origin()).startsWith(file() + ":");
+            assertThat(err.message()).startsWith("YAML: ");
+        });
+    }
+
+    @Test
+    void duplicateKeyIsAnError() {
+        ConfigException e = loadFails("routes:\n  a: h:1\n  a: h:2\n");
+        assertThat(e.errors()).singleElement().hasToString(file() + ":3: YAML: duplicate key 'a'");
+    }
+
+    @Test
+    void noRoutesIsAnError() {
+        ConfigException e = loadFails("listen: [\"127.0.0.1:5434\"]\n");
+        assertThat(e.errors()).singleElement().extracting(ConfigError::key).isEqualTo("routes");
+    }
+
+    @Test
+    void emptyFileIsNoRoutesNotACrash() {
+        assertThat(loadFails("").errors()).singleElement().extracting(ConfigError::key).isEqualTo("routes");
+        assertThat(loadFails("# nothing\n").errors()).singleElement().extracting(ConfigError::key).isEqualTo("routes");
+    }
+
+    @Test
+    void aFileThatIsNotAMappingIsAnError() {
+        assertThat(loadFails("- a\n- b\n").errors()).singleElement()
+                .satisfies(err -> assertThat(err.message()).contains("must be a mapping"));
+    }
+
+    @Test
+    void missingFileIsAnError() {
+        ConfigSource source = new ConfigSource(dir.resolve("nope.yaml"), Map.of(), List.of());
+        ConfigException e = catchThrowableOfType(ConfigException.class, source::load);
+        assertThat(e.errors()).singleElement().extracting(ConfigError::message).isEqualTo("no such file");
+    }
+
+    @Test
+    void environmentOverridesTheFile() throws Exception {
+        ServerConfig c = load(FULL, Map.of(
+                "PGMUX_LISTEN", "0.0.0.0:6432, [::]:6432",
+                "PGMUX_ADMIN_LISTEN", "0.0.0.0:9000",
+                "PGMUX_MAX_CLIENT_CONNECTIONS", "7",
+                "PGMUX_SHUTDOWN_TIMEOUT", "5s",
+                "PGMUX_LOG_LEVEL", "WARN",
+                "PGMUX_LOG_FORMAT", "text",
+                "PGMUX_DEFAULT_ROUTE", "fallback@db:5432",
+                "PGMUX_THREADS", "3",
+                "PGMUX_TLS_REQUIRED", "", // empty: not set
+                "HOME", "/root"), List.of());
+        assertThat(c.listen()).containsExactly("0.0.0.0:6432", "[::]:6432");
+        assertThat(c.adminListen()).isEqualTo(new HostPort("0.0.0.0", 9000));
+        assertThat(c.limits().maxClientConnections()).isEqualTo(7);
+        assertThat(c.limits().maxConnectionsPerIp()).isEqualTo(20);
+        assertThat(c.limits().shutdownTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.log()).isEqualTo(new ServerConfig.Log("warn", ServerConfig.LogFormat.TEXT));
+        assertThat(c.defaultRoute()).isEqualTo(BackendConfig.of("db", 5432, "fallback"));
+        assertThat(c.threads()).isEqualTo(3);
+        assertThat(c.tls()).isNull();
+    }
+
+    @Test
+    void flagsOverrideTheEnvironmentAndMergeRoutes() throws Exception {
+        ServerConfig c = load(FULL, Map.of("PGMUX_MAX_CLIENT_CONNECTIONS", "7", "PGMUX_LISTEN", "0.0.0.0:1"), List.of(
+                Setting.of("--max-client-connections", 9, "limits", "max_client_connections"),
+                Setting.of("--route", "other@127.0.0.1:7000", "routes", "app_user"),
+                Setting.of("--route", "127.0.0.1:7001/db", "routes", "new.user")));
+        assertThat(c.limits().maxClientConnections()).isEqualTo(9);
+        assertThat(c.listen()).containsExactly("0.0.0.0:1");
+        assertThat(c.routes().keySet()).containsExactly("app_user", "readonly_user", "short", "new.user");
+        assertThat(c.routes().get("app_user")).isEqualTo(BackendConfig.of("127.0.0.1", 7000, "other"));
+        assertThat(c.routes().get("new.user").database()).isEqualTo("db");
+    }
+
+    @Test
+    void errorsInOverridesNameTheVariableOrFlag() {
+        ConfigException env = catchThrowableOfType(ConfigException.class, () -> load(FULL,
+                Map.of("PGMUX_MAX_CONNECTIONS_PER_IP", "many"), List.of()));
+        assertThat(env.errors()).singleElement().hasToString(
+                "PGMUX_MAX_CONNECTIONS_PER_IP: limits.max_connections_per_ip: expected a whole number, not \"many\"");
+
+        ConfigException flag = catchThrowableOfType(ConfigException.class, () -> load(FULL, Map.of(), List.of(
+                Setting.of("--listen", List.of("127.0.0.1:5434", "nope"), "listen"),
+                Setting.of("--shutdown-timeout", "soon", "timeouts", "shutdown"))));
+        assertThat(flag.errors()).extracting(ConfigError::toString).containsExactly(
+                "--listen: listen[1]: address needs host:port, not \"nope\"",
+                "--shutdown-timeout: timeouts.shutdown: bad duration \"soon\" (e.g. 15s, 500ms, 2m, 1m30s)");
+    }
+
+    @Test
+    void flagsAloneWithoutAFile() throws Exception {
+        ServerConfig c = new ConfigSource(null, Map.of(), List.of(
+                Setting.of("--route", "alice@127.0.0.1:5432", "routes", "alice"))).load();
+        assertThat(c.routes()).containsEntry("alice", BackendConfig.of("127.0.0.1", 5432, "alice"));
+        ConfigException none = catchThrowableOfType(ConfigException.class,
+                new ConfigSource(null, Map.of(), List.of())::load);
+        assertThat(none.errors()).singleElement().satisfies(err -> {
+            assertThat(err.origin()).isEqualTo("command line");
+            assertThat(err.key()).isEqualTo("routes");
+        });
+    }
+
+    @Test
+    void tlsFilesAreRelativeToTheConfigFile() throws Exception {
+        Files.copy(TestCerts.serverCert(), dir.resolve("server.crt"));
+        Files.copy(TestCerts.serverKey(), dir.resolve("server.key"));
+        Files.copy(TestCerts.caCert(), dir.resolve("ca.pem"));
+        ServerConfig c = load("""
+                tls: { cert: server.crt, key: server.key, required: true, min_version: TLSv1.3 }
+                routes:
+                  r: { host: db.example, sslmode: verify-full, sslrootcert: ca.pem }
+                """);
+        assertThat(c.tls()).isEqualTo(new ServerConfig.Tls(dir.resolve("server.crt"), dir.resolve("server.key"),
+                true, "TLSv1.3"));
+        TlsConfig tls = c.tlsConfig();
+        assertThat(tls.required()).isTrue();
+        assertThat(tls.protocols()).containsExactly("TLSv1.3");
+        assertThat(c.routes().get("r").sslRootCert()).isEqualTo(dir.resolve("ca.pem"));
+        assertThat(c.routes().get("r").sslMode()).isEqualTo(SslMode.VERIFY_FULL);
+    }
+
+    @Test
+    void tlsProblemsAreConfigErrors() throws Exception {
+        Files.writeString(dir.resolve("garbage.crt"), "not a certificate\n");
+        ConfigException e = loadFails("""
+                routes: { a: h:1 }
+                tls:
+                  cert: garbage.crt
+                  key: missing.key
+                """);
+        assertThat(e.errors()).singleElement().hasToString(file() + ":4: tls.key: file not found or not readable: "
+                + dir.resolve("missing.key"));
+
+        ConfigException unusable = loadFails("routes: { a: h:1 }\ntls: { cert: garbage.crt, key: garbage.crt }\n");
+        assertThat(unusable.errors()).singleElement().satisfies(err -> {
+            assertThat(err.key()).isEqualTo("tls.cert");
+            assertThat(err.message()).startsWith("unusable certificate or key");
+        });
+
+        ConfigException half = loadFails("routes: { a: h:1 }\ntls: { required: true }\n");
+        assertThat(half.errors()).singleElement().hasToString(file() + ":2: tls.required: needs tls.cert and tls.key");
+    }
+
+    @Test
+    void badRouteShorthandNamesTheRoute() {
+        ConfigException e = loadFails("routes:\n  a: h:1\n  b: \"h:port\"\n");
+        assertThat(e.errors()).singleElement().hasToString(file() + ":3: routes.b: bad port in backend h:port");
+    }
+
+    @Test
+    void listenMayBeASingleAddress() throws Exception {
+        assertThat(load("listen: \"*:6432\"\nroutes: { a: h:1 }\n").listen()).containsExactly("*:6432");
+    }
+
+    @Test
+    void everyEnvironmentVariableSetsItsKey() throws Exception {
+        Map<String, String> env = Map.ofEntries(
+                Map.entry("PGMUX_LISTEN", "127.0.0.1:1"),
+                Map.entry("PGMUX_ADMIN_LISTEN", "127.0.0.1:2"),
+                Map.entry("PGMUX_THREADS", "2"),
+                Map.entry("PGMUX_TLS_CERT", TestCerts.serverCert().toString()),
+                Map.entry("PGMUX_TLS_KEY", TestCerts.serverKey().toString()),
+                Map.entry("PGMUX_TLS_REQUIRED", "true"),
+                Map.entry("PGMUX_TLS_MIN_VERSION", "TLSv1.3"),
+                Map.entry("PGMUX_MAX_CLIENT_CONNECTIONS", "3"),
+                Map.entry("PGMUX_MAX_CONNECTIONS_PER_IP", "4"),
+                Map.entry("PGMUX_CLIENT_LOGIN_TIMEOUT", "5s"),
+                Map.entry("PGMUX_BACKEND_CONNECT_TIMEOUT", "6s"),
+                Map.entry("PGMUX_ROUTER_TIMEOUT", "7s"),
+                Map.entry("PGMUX_SHUTDOWN_TIMEOUT", "8s"),
+                Map.entry("PGMUX_LOG_LEVEL", "error"),
+                Map.entry("PGMUX_LOG_FORMAT", "json"),
+                Map.entry("PGMUX_DEFAULT_ROUTE", "h:9"));
+        assertThat(env.keySet()).containsExactlyInAnyOrderElementsOf(ConfigSource.ENVIRONMENT.keySet());
+        ServerConfig c = new ConfigSource(null, env, List.of()).load();
+        assertThat(c).isEqualTo(new ServerConfig(List.of("127.0.0.1:1"), new HostPort("127.0.0.1", 2), 2,
+                new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3"),
+                new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
+                        Duration.ofSeconds(8)),
+                new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null)));
+    }
+
+    @Test
+    void theExampleFileIsValidAndDocumentsEverything() throws Exception {
+        Path example = Path.of("conf/pgmux.example.yaml");
+        ServerConfig c = new ConfigSource(example, Map.of(), List.of()).load();
+        assertThat(c.routes()).hasSize(4);
+        String text = Files.readString(example);
+        assertThat(ConfigSource.ENVIRONMENT.keySet()).allSatisfy(name -> assertThat(text).contains(name));
+        for (Class<?> section : List.of(RawConfig.class, RawConfig.Tls.class, RawConfig.Limits.class,
+                RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class)) {
+            for (RecordComponent component : section.getRecordComponents()) {
+                String key = component.getName().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
+                assertThat(text).as("the example documents " + key).containsPattern("(?m)^[ #]*" + key + "\\b");
+            }
+        }
+    }
+
+    private Path file() {
+        return dir.resolve("pgmux.yaml");
+    }
+
+    private ServerConfig load(String yaml) throws Exception {
+        return load(yaml, Map.of(), List.of());
+    }
+
+    private ServerConfig load(String yaml, Map<String, String> env, List<Setting> flags) throws IOException, ConfigException {
+        Files.writeString(file(), yaml);
+        return new ConfigSource(file(), env, flags).load();
+    }
+
+    private ConfigException loadFails(String yaml) {
+        return catchThrowableOfType(ConfigException.class, () -> load(yaml));
+    }
+}
