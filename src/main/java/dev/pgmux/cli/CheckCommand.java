@@ -43,8 +43,10 @@ final class CheckCommand implements Callable<Integer> {
             return 1;
         }
         int n = config.routes().size();
-        out.println("config ok: " + n + (n == 1 ? " route" : " routes")
-                + (config.defaultRoute() == null ? "" : " and a default route"));
+        String fixed = n + (n == 1 ? " route" : " routes") + (config.defaultRoute() == null ? "" : " and a default route");
+        String router = config.router() == null ? "" : "router " + config.router().describe();
+        out.println("config ok: " + (router.isEmpty() ? fixed
+                : n == 0 && config.defaultRoute() == null ? router : fixed + ", " + router));
         return 0;
     }
 }

@@ -8,6 +8,7 @@ import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -15,9 +16,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the configuration into a running proxy, on SIGHUP or when the file changes. New routes, limits and
- * TLS settings apply to new connections; running sessions keep their backend. A config that does not validate,
- * or whose TLS files do not load, changes nothing. Runs on its own thread, never on an event loop.
+ * Reloads the configuration into a running proxy, on SIGHUP or when the file changes. New routes, routers,
+ * limits and TLS settings apply to new connections; running sessions keep their backend. A config that does not
+ * validate, whose routers do not start, or whose TLS files do not load, changes nothing. Runs on its own thread,
+ * never on an event loop.
  */
 final class ConfigReloader {
     private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
@@ -25,15 +27,18 @@ final class ConfigReloader {
     private final ConfigSource source;
     private final ProxyServer proxy;
     private volatile ServerConfig running;
+    private LiveRouter routers;
     /** The file's content as last read (applied or refused), so that a mere touch does not reload. */
     private String lastText;
     private String fileStamp;
 
-    ConfigReloader(ConfigSource source, ServerConfig running, String runningText, ProxyServer proxy) {
+    ConfigReloader(ConfigSource source, ServerConfig running, String runningText, ProxyServer proxy,
+                   LiveRouter routers) {
         this.source = source;
         this.running = running;
         this.lastText = runningText;
         this.proxy = proxy;
+        this.routers = routers;
         // Unknown: the first poll reads the file and compares it with runningText, so that a change made
         // while pgmux was starting is not missed.
         this.fileStamp = "";
@@ -86,11 +91,23 @@ final class ConfigReloader {
             return;
         }
         ConfigDiff diff = ConfigDiff.between(running, next);
-        // TLS first: it is the one step that can still fail, and nothing may have changed when it does.
+        // Routers and TLS first: they are the steps that can still fail, and nothing may have changed when they do.
+        LiveRouter nextRouters = null;
+        if (diff.routingChanged()) {
+            try {
+                nextRouters = routers.next(next.routing());
+            } catch (RuntimeException e) {
+                refuse(trigger, List.of(new ConfigError(String.valueOf(source.file()), "router", e.getMessage())));
+                return;
+            }
+        }
         if (next.tls() != null || diff.tlsChanged()) {
             try {
                 proxy.tls(next.tlsConfig());
             } catch (IOException | IllegalArgumentException e) {
+                if (nextRouters != null) {
+                    nextRouters.retire(routers);
+                }
                 refuse(trigger, List.of(new ConfigError("tls", "tls.cert", e.getMessage())));
                 return;
             }
@@ -98,8 +115,12 @@ final class ConfigReloader {
         if (diff.limitsChanged()) {
             proxy.limits(next.limits());
         }
-        if (diff.routingChanged()) {
-            proxy.router(next.router());
+        if (nextRouters != null) {
+            proxy.router(nextRouters.router());
+            Duration routerTimeout = running.limits().routerTimeout().compareTo(next.limits().routerTimeout()) > 0
+                    ? running.limits().routerTimeout() : next.limits().routerTimeout();
+            retireLater(routers, nextRouters, routerTimeout);
+            routers = nextRouters;
         }
         if (diff.logChanged()) {
             Logging.apply(next.log());
@@ -110,6 +131,26 @@ final class ConfigReloader {
         running = next.withStartOnlySettingsOf(running);
         log.info("config reloaded: {} trigger={}{}{}{}", diff.summary(), trigger, names(" added", diff.routesAdded()),
                 names(" removed", diff.routesRemoved()), names(" changed", diff.routesChanged()));
+    }
+
+    /**
+     * Closes the replaced routers once no connection can still be asking them: a session takes the router when
+     * it starts routing and gives up after the router timeout.
+     */
+    private static void retireLater(LiveRouter old, LiveRouter successor, Duration routerTimeout) {
+        Thread.ofVirtual().name("pgmux-router-retire").start(() -> {
+            try {
+                Thread.sleep(routerTimeout.plusSeconds(1));
+            } catch (InterruptedException e) {
+                // closing now is fine too
+            }
+            old.retire(successor);
+        });
+    }
+
+    /** Closes the routers in use; at shutdown, once the proxy has stopped. */
+    synchronized void closeRouters() {
+        routers.close();
     }
 
     private static String names(String label, List<String> users) {

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "pgmux", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A PostgreSQL routing proxy: routes each client connection to a backend server by user name.",
-        sortOptions = false, subcommands = {CheckCommand.class, DemoCommand.class, AotTrainCommand.class},
+        sortOptions = false, subcommands = {CheckCommand.class, DemoCommand.class, AotTrainCommand.class,
+            InitRoutingTableCommand.class},
         footer = {"", "Signals: SIGHUP reloads the config file (it is also reloaded when it changes); SIGTERM or"
                 + " SIGINT shut down gracefully, a second one at once."})
 public final class Main implements Callable<Integer> {

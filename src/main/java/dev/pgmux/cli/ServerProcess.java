@@ -55,7 +55,14 @@ final class ServerProcess {
 
     /** Runs until shut down; returns the exit code. */
     int run() throws InterruptedException {
-        proxy = new ProxyServer(config.listen(), config.router()).withLimits(config.limits());
+        LiveRouter routers;
+        try {
+            routers = LiveRouter.start(config.routing());
+        } catch (RuntimeException e) {
+            log.error("pgmux cannot start: router: {}", e.getMessage());
+            return 1;
+        }
+        proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }
@@ -66,6 +73,7 @@ final class ServerProcess {
             proxy.start();
         } catch (IOException e) {
             log.error("pgmux cannot start: {}", e.getMessage());
+            routers.close();
             return 1;
         }
         AdminServer admin = null;
@@ -75,10 +83,11 @@ final class ServerProcess {
             } catch (IOException | IllegalArgumentException e) {
                 log.error("pgmux cannot start: {}", e.getMessage());
                 proxy.close(Duration.ZERO);
+                routers.close();
                 return 1;
             }
         }
-        reloader = new ConfigReloader(source, config, configText, proxy);
+        reloader = new ConfigReloader(source, config, configText, proxy, routers);
         ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "pgmux-config");
             t.setDaemon(true);
@@ -90,13 +99,15 @@ final class ServerProcess {
                     TimeUnit.MILLISECONDS);
         }
         state = State.READY;
-        log.info("pgmux {} started listen={} routes={} default_route={} admin={} config={}", Main.version(),
+        log.info("pgmux {} started listen={} routes={} default_route={} admin={} config={} router={}", Main.version(),
                 proxy.addresses(), config.routes().size(),
                 config.defaultRoute() == null ? "none" : config.defaultRoute().address(),
-                admin == null ? "off" : admin.address(), source.file() == null ? "none" : source.file());
+                admin == null ? "off" : admin.address(), source.file() == null ? "none" : source.file(),
+                config.router() == null ? "none" : config.router().describe());
 
         proxy.awaitTermination();
         reloads.shutdownNow();
+        reloader.closeRouters();
         if (admin != null) {
             admin.close();
         }
@@ -107,8 +118,7 @@ final class ServerProcess {
         if (state != State.READY) {
             return false;
         }
-        ServerConfig c = reloader.running();
-        return !c.routes().isEmpty() || c.defaultRoute() != null;
+        return reloader.running().hasRoutes();
     }
 
     private void installSignals(ScheduledExecutorService reloads) {

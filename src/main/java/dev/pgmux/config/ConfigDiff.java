@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param routesRemoved       users whose route is gone
  * @param routesChanged       users whose route goes elsewhere now
  * @param defaultRouteChanged the fallback backend changed (or appeared, or went)
+ * @param routerChanged       the {@code router:} section changed (or appeared, or went)
  * @param limitsChanged       a connection limit or a timeout changed
  * @param tlsChanged          client TLS settings changed (file names, required, minimum version)
  * @param logChanged          log level or format changed
@@ -20,8 +21,8 @@ import java.util.Objects;
  *                            {@code threads})
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
-                         boolean defaultRouteChanged, boolean limitsChanged, boolean tlsChanged, boolean logChanged,
-                         List<String> needRestart) {
+                         boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
+                         boolean tlsChanged, boolean logChanged, List<String> needRestart) {
 
     public static ConfigDiff between(ServerConfig old, ServerConfig now) {
         List<String> added = new ArrayList<>();
@@ -46,19 +47,24 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
             restart.add("threads");
         }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
-                !Objects.equals(old.defaultRoute(), now.defaultRoute()), !old.limits().equals(now.limits()),
+                !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),
+                !old.limits().equals(now.limits()),
                 !Objects.equals(old.tls(), now.tls()), !old.log().equals(now.log()), List.copyOf(restart));
     }
 
     public boolean routingChanged() {
-        return !routesAdded.isEmpty() || !routesRemoved.isEmpty() || !routesChanged.isEmpty() || defaultRouteChanged;
+        return !routesAdded.isEmpty() || !routesRemoved.isEmpty() || !routesChanged.isEmpty() || defaultRouteChanged
+                || routerChanged;
     }
 
-    /** E.g. {@code routes +1 -0 ~0, default_route unchanged, limits changed, tls unchanged, log unchanged}. */
+    /**
+     * E.g. {@code routes +1 -0 ~0, default_route unchanged, limits changed, tls unchanged, log unchanged,
+     * router unchanged}.
+     */
     public String summary() {
         return "routes +" + routesAdded.size() + " -" + routesRemoved.size() + " ~" + routesChanged.size()
                 + ", default_route " + word(defaultRouteChanged) + ", limits " + word(limitsChanged)
-                + ", tls " + word(tlsChanged) + ", log " + word(logChanged);
+                + ", tls " + word(tlsChanged) + ", log " + word(logChanged) + ", router " + word(routerChanged);
     }
 
     private static String word(boolean changed) {

@@ -84,7 +84,7 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
         all.addAll(settings);
         ConfigReader.Result r = ConfigReader.read(file == null ? null : file.toString(), fileText, all);
         Path baseDir = file == null ? null : file.toAbsolutePath().getParent();
-        return Validator.validate(r.raw(), r.origins(), baseDir);
+        return Validator.validate(r.raw(), r.origins(), baseDir, environment);
     }
 
     /** The {@link #ENVIRONMENT} variables that are set, as settings. */

@@ -1,6 +1,7 @@
 package dev.pgmux.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.pgmux.BackendConfig;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,7 @@ import java.util.Map;
  * turns it into a {@link ServerConfig}, so that every semantic error can name its key and line.
  */
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
-                 Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute) {
+                 Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute, RouterSection router) {
 
     record Tls(String cert, String key, Boolean required, String minVersion) {
     }
@@ -35,5 +36,37 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
             return new Route(b.host(), b.port(), b.user(), b.database(), b.sslMode().libpqName(),
                     b.sslRootCert() == null ? null : b.sslRootCert().toString(), b.parameters());
         }
+    }
+
+    /** {@code router:}, and each item of a chain: exactly one of the five keys. */
+    record RouterSection(List<RouterSection> chain, @JsonProperty("static") StaticSection staticRoutes,
+                         PatternSection pattern, HttpSection http, PostgresSection postgres) {
+    }
+
+    record StaticSection(Map<String, Route> routes, Route defaultRoute) {
+    }
+
+    record PatternSection(List<PatternRule> rules) {
+    }
+
+    record PatternRule(String name, RuleMatch match, RuleBackend backend) {
+    }
+
+    /** Regular expressions; {@code parameters} matches startup parameters by name. */
+    record RuleMatch(String user, String database, String applicationName, String sni, String clientAddr,
+                     Map<String, String> parameters) {
+    }
+
+    /** A route whose texts may hold {@code {group}} placeholders, the port too. */
+    record RuleBackend(String host, String port, String user, String database, String sslmode, String sslrootcert,
+                       Map<String, String> parameters) {
+    }
+
+    record HttpSection(String url, String method, String timeout, String cacheTtl, String negativeTtl,
+                       String staleGrace, Integer maxEntries, String bearerToken, String bearerTokenEnv,
+                       List<String> send) {
+    }
+
+    record PostgresSection(String dsn, String table) {
     }
 }

@@ -2,9 +2,9 @@ package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
-import dev.pgmux.StaticRouter;
 import dev.pgmux.TlsConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,9 +22,10 @@ import java.util.Map;
  * @param log          log level and format
  * @param routes       user name to backend, in the file's order
  * @param defaultRoute the backend for users without a route, or null
+ * @param router       the {@code router:} section, or null
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
-                           Map<String, BackendConfig> routes, BackendConfig defaultRoute) {
+                           Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
 
     public ServerConfig {
         listen = List.copyOf(listen);
@@ -44,9 +45,33 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
     public record Log(String level, LogFormat format) {
     }
 
-    /** A router over {@link #routes()} with {@link #defaultRoute()} as its fallback. */
-    public StaticRouter router() {
-        return StaticRouter.of(routes).withFallback(defaultRoute);
+    /**
+     * All routing in one spec: {@link #routes()} and {@link #defaultRoute()} as a static router, then the
+     * {@code router:} section, chained when both are given, so that the static routes (and {@code --route}
+     * flags) override what the router section would say.
+     */
+    public RouterSpec routing() {
+        RouterSpec.Static fixed = routes.isEmpty() && defaultRoute == null ? null
+                : new RouterSpec.Static(routes, defaultRoute);
+        if (router == null) {
+            return fixed == null ? new RouterSpec.Static(Map.of(), null) : fixed;
+        }
+        if (fixed == null) {
+            return router;
+        }
+        List<RouterSpec> chain = new ArrayList<>();
+        chain.add(fixed);
+        if (router instanceof RouterSpec.Chain c) {
+            chain.addAll(c.routers());
+        } else {
+            chain.add(router);
+        }
+        return new RouterSpec.Chain(chain);
+    }
+
+    /** Whether anything routes at all (a config without routes is refused, but a library may build one). */
+    public boolean hasRoutes() {
+        return !routes.isEmpty() || defaultRoute != null || router != null;
     }
 
     /** The client TLS settings for {@link dev.pgmux.ProxyServer}, or null for none. */
@@ -60,6 +85,6 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
-                defaultRoute);
+                defaultRoute, router);
     }
 }

@@ -3,6 +3,7 @@ package dev.pgmux.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
@@ -10,6 +11,7 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +35,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -223,6 +226,67 @@ class ServerProcessIT {
                 + " and pid <> pg_backend_pid()");
     }
 
+    @Test
+    void aRouterSectionRoutesAndAReloadKeepsTheHttpRoutersCache() throws Exception {
+        AtomicInteger lookups = new AtomicInteger();
+        HttpServer service = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        service.createContext("/route", exchange -> {
+            try (exchange) {
+                lookups.incrementAndGet();
+                byte[] body = ("{\"host\": \"" + pg17b.host() + "\", \"port\": " + pg17b.port() + "}")
+                        .getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                exchange.getResponseBody().write(body);
+            }
+        });
+        service.start();
+        try {
+            String http = "    - http: { url: \"http://127.0.0.1:" + service.getAddress().getPort()
+                    + "/route\", send: [user], cache_ttl: 5m }\n";
+            Path config = writeRouterConfig("    - pattern: { rules: [ { name: bob, match: { user: bob },"
+                    + " backend: " + route(pg17) + " } ] }\n" + http);
+            Pgmux check = Pgmux.start(List.of("check", "--config", config.toString()));
+            assertThat(check.waitForExit()).as(check.output()).isZero();
+            assertThat(check.output()).contains("config ok: router chain[pattern(1 rule), http(");
+            pgmux = Pgmux.start(List.of("--config", config.toString(), "--no-watch"));
+            pgmux.awaitLine("started listen=");
+            assertThat(pgmux.output()).contains("router=chain[pattern(1 rule), http(http://127.0.0.1:"
+                    + service.getAddress().getPort() + "/route)]");
+            try (Connection bob = connect(TestServers.BOB, TestServers.BOB_PASSWORD);
+                 Connection alice = connect(TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
+                assertThat(whoami(bob)).as("pattern").isEqualTo(TestServers.PG17);
+                assertThat(whoami(alice)).as("http").isEqualTo(TestServers.PG17B);
+            }
+            assertThat(lookups).hasValue(1);
+
+            writeRouterConfig("    - pattern: { rules: [ { name: bob, match: { user: bob },"
+                    + " backend: " + route(pg17b) + " } ] }\n" + http);
+            pgmux.signal("HUP");
+            pgmux.awaitLine("config reloaded: routes +0 -0 ~0, default_route unchanged, limits unchanged,"
+                    + " tls unchanged, log unchanged, router changed");
+            try (Connection bob = connect(TestServers.BOB, TestServers.BOB_PASSWORD);
+                 Connection alice = connect(TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
+                assertThat(whoami(bob)).as("the new pattern").isEqualTo(TestServers.PG17B);
+                assertThat(whoami(alice)).isEqualTo(TestServers.PG17B);
+            }
+            assertThat(lookups).as("the unchanged http router kept its cache").hasValue(1);
+
+            writeRouterConfig("    - pattern: { rules: [ { name: bob, match: { user: \"(bob\" },"
+                    + " backend: " + route(pg17) + " } ] }\n" + http);
+            pgmux.signal("HUP");
+            pgmux.awaitLine("config reload refused");
+            assertThat(pgmux.output()).contains("router.chain[0].pattern.rules[0].match.user: rule \"bob\": bad"
+                    + " regular expression: Unclosed group");
+            try (Connection bob = connect(TestServers.BOB, TestServers.BOB_PASSWORD)) {
+                assertThat(whoami(bob)).isEqualTo(TestServers.PG17B);
+            }
+            pgmux.signal("TERM");
+            assertThat(pgmux.waitForExit()).as(pgmux.output()).isZero();
+        } finally {
+            service.stop(0);
+        }
+    }
+
     // --- helpers
 
     /** A config on fresh ports; the routes are YAML lines under {@code routes:}. */
@@ -238,6 +302,20 @@ class ServerProcessIT {
                 routes:
                 """.formatted(port, adminPort)
                 + Arrays.stream(routes).map(r -> "  " + r + "\n").collect(Collectors.joining()));
+    }
+
+    /** A config on fresh ports whose {@code router:} chain is the given YAML lines. */
+    private Path writeRouterConfig(String chain) throws IOException {
+        if (port == 0) {
+            port = freePort();
+            adminPort = freePort();
+        }
+        return write("pgmux.yaml", """
+                listen: ["127.0.0.1:%d"]
+                admin_listen: "127.0.0.1:%d"
+                router:
+                  chain:
+                """.formatted(port, adminPort) + chain);
     }
 
     private static String route(LocalPostgres pg) {

@@ -22,7 +22,7 @@ class ConfigDiffTest {
         assertThat(d.routingChanged()).isFalse();
         assertThat(d.needRestart()).isEmpty();
         assertThat(d.summary()).isEqualTo(
-                "routes +0 -0 ~0, default_route unchanged, limits unchanged, tls unchanged, log unchanged");
+                "routes +0 -0 ~0, default_route unchanged, limits unchanged, tls unchanged, log unchanged, router unchanged");
     }
 
     @Test
@@ -49,7 +49,7 @@ class ConfigDiffTest {
         assertThat(d.routingChanged()).isFalse();
         assertThat(d.needRestart()).containsExactly("listen");
         assertThat(d.summary()).isEqualTo(
-                "routes +0 -0 ~0, default_route unchanged, limits changed, tls unchanged, log changed");
+                "routes +0 -0 ~0, default_route unchanged, limits changed, tls unchanged, log changed, router unchanged");
 
         // What the process runs with after the reload keeps its listen addresses: the next diff warns again.
         ServerConfig running = now.withStartOnlySettingsOf(old);
@@ -61,7 +61,7 @@ class ConfigDiffTest {
     @Test
     void defaultRouteAppearing() {
         ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
-        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), B);
+        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), B, null);
         ConfigDiff d = ConfigDiff.between(old, now);
         assertThat(d.defaultRouteChanged()).isTrue();
         assertThat(d.routingChanged()).isTrue();
@@ -77,6 +77,6 @@ class ConfigDiffTest {
 
     private static ServerConfig config(List<String> listen, Limits limits, ServerConfig.Log log,
                                        Map<String, BackendConfig> routes) {
-        return new ServerConfig(listen, null, null, null, limits, log, routes, null);
+        return new ServerConfig(listen, null, null, null, limits, log, routes, null, null);
     }
 }

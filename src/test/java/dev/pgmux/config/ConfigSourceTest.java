@@ -3,6 +3,7 @@ package dev.pgmux.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.SslMode;
@@ -76,7 +77,7 @@ class ConfigSourceTest {
         ServerConfig c = load("default_route: { host: db, port: 5433 }\n");
         assertThat(c.routes()).isEmpty();
         assertThat(c.defaultRoute()).isEqualTo(BackendConfig.of("db", 5433, null));
-        assertThat(c.router().fallback()).isEqualTo(c.defaultRoute());
+        assertThat(c.routing()).isEqualTo(new RouterSpec.Static(Map.of(), c.defaultRoute()));
     }
 
     @Test
@@ -99,7 +100,7 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, default_route, limits, listen, log, routes, threads, timeouts, tls)");
+                + "admin_listen, default_route, limits, listen, log, router, routes, threads, timeouts, tls)");
     }
 
     @Test
@@ -311,7 +312,7 @@ class ConfigSourceTest {
                 new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3"),
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
                         Duration.ofSeconds(8)),
-                new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null)));
+                new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null));
     }
 
     @Test
@@ -322,9 +323,14 @@ class ConfigSourceTest {
         String text = Files.readString(example);
         assertThat(ConfigSource.ENVIRONMENT.keySet()).allSatisfy(name -> assertThat(text).contains(name));
         for (Class<?> section : List.of(RawConfig.class, RawConfig.Tls.class, RawConfig.Limits.class,
-                RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class)) {
+                RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class, RawConfig.RouterSection.class,
+                RawConfig.StaticSection.class, RawConfig.PatternSection.class, RawConfig.PatternRule.class,
+                RawConfig.RuleMatch.class, RawConfig.RuleBackend.class, RawConfig.HttpSection.class,
+                RawConfig.PostgresSection.class)) {
             for (RecordComponent component : section.getRecordComponents()) {
-                String key = component.getName().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
+                JsonProperty named = component.getAccessor().getAnnotation(JsonProperty.class);
+                String key = named != null ? named.value()
+                        : component.getName().replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
                 assertThat(text).as("the example documents " + key).containsPattern("(?m)^[ #]*" + key + "\\b");
             }
         }

@@ -1,0 +1,175 @@
+package dev.pgmux.routing;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.SslMode;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A backend with {@code {name}} placeholders in its host, port, user, database and parameter values, filled in
+ * per connection by a {@link PatternRouter} rule: {@code host: "{lab}.labs.internal"}. Text in braces that is not
+ * a name ({@code {1,3}}, {@code { }}) stays as it is.
+ *
+ * @param host        backend host, may hold placeholders
+ * @param port        backend port as text, a number or placeholders ({@code "{port}"})
+ * @param user        backend user, or null to keep the client's; empty once filled in also keeps it
+ * @param database    backend database, or null to keep the client's; empty once filled in also keeps it
+ * @param parameters  extra startup parameters; their values may hold placeholders
+ * @param sslMode     TLS toward the backend
+ * @param sslRootCert CA certificates for {@code verify-ca}/{@code verify-full}, or null
+ */
+public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
+                              SslMode sslMode, Path sslRootCert) {
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
+
+    public BackendTemplate {
+        Objects.requireNonNull(host, "host");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("backend host is empty");
+        }
+        port = port == null ? "5432" : port.strip();
+        if (placeholders(port).isEmpty()) {
+            checkPort(port);
+        }
+        parameters = parameters == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The placeholder names in {@code text}, in order of appearance. */
+    public static Set<String> placeholders(String text) {
+        Set<String> names = new LinkedHashSet<>();
+        if (text != null) {
+            Matcher m = PLACEHOLDER.matcher(text);
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        }
+        return names;
+    }
+
+    /** Every placeholder name in the template. */
+    public Set<String> placeholders() {
+        Set<String> names = new LinkedHashSet<>();
+        names.addAll(placeholders(host));
+        names.addAll(placeholders(port));
+        names.addAll(placeholders(user));
+        names.addAll(placeholders(database));
+        parameters.values().forEach(v -> names.addAll(placeholders(v)));
+        return names;
+    }
+
+    /**
+     * The backend with each placeholder replaced by its value.
+     *
+     * @throws IllegalArgumentException if a placeholder has no value, or the result is no backend (an empty
+     *                                  host, a port that is not a number from 1 to 65535)
+     */
+    public BackendConfig expand(Map<String, String> values) {
+        BackendConfig.Builder b = BackendConfig.builder()
+                .host(fill(host, values))
+                .port(checkPort(fill(port, values)))
+                .user(emptyToNull(fill(user, values)))
+                .database(emptyToNull(fill(database, values)))
+                .sslMode(sslMode)
+                .sslRootCert(sslRootCert);
+        parameters.forEach((name, value) -> b.parameter(name, fill(value, values)));
+        return b.build();
+    }
+
+    private static String fill(String text, Map<String, String> values) {
+        if (text == null || text.indexOf('{') < 0) {
+            return text;
+        }
+        return PLACEHOLDER.matcher(text).replaceAll(m -> {
+            String value = values.get(m.group(1));
+            if (value == null) {
+                throw new IllegalArgumentException("no value for {" + m.group(1) + "}");
+            }
+            return Matcher.quoteReplacement(value);
+        });
+    }
+
+    private static int checkPort(String text) {
+        int port;
+        try {
+            port = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("backend port is not a number: \"" + text + "\"");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("backend port out of range: " + port);
+        }
+        return port;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** Builds a {@link BackendTemplate}; host is required, the port defaults to 5432. */
+    public static final class Builder {
+        private String host;
+        private String port;
+        private String user;
+        private String database;
+        private final Map<String, String> parameters = new LinkedHashMap<>();
+        private SslMode sslMode;
+        private Path sslRootCert;
+
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        public Builder port(int port) {
+            this.port = Integer.toString(port);
+            return this;
+        }
+
+        /** A port with placeholders, e.g. {@code "{port}"} or {@code "54{n}"}. */
+        public Builder port(String port) {
+            this.port = port;
+            return this;
+        }
+
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        public Builder database(String database) {
+            this.database = database;
+            return this;
+        }
+
+        public Builder parameter(String name, String value) {
+            parameters.put(name, value);
+            return this;
+        }
+
+        public Builder sslMode(SslMode sslMode) {
+            this.sslMode = sslMode;
+            return this;
+        }
+
+        public Builder sslRootCert(Path sslRootCert) {
+            this.sslRootCert = sslRootCert;
+            return this;
+        }
+
+        public BackendTemplate build() {
+            return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert);
+        }
+    }
+}

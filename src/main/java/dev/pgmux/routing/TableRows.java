@@ -1,0 +1,136 @@
+package dev.pgmux.routing;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgmux.BackendConfig;
+import dev.pgmux.SslMode;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns the routing table's rows into routes. Columns are found by name, so a hand-made table with only the
+ * required ones ({@link TableSchema#REQUIRED_COLUMNS}) works, and extra columns of the operator's own are
+ * ignored. A row that cannot be a route (a port out of range, an unknown sslmode, parameters that are not a
+ * flat JSON object — possible when the table lacks pgmux's CHECKs) is left out with its reason; the others
+ * still load, so that one bad row cannot freeze everyone else's routes.
+ */
+final class TableRows {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param routes   user name → backend
+     * @param rejected user name → why that row is not a route
+     */
+    record Loaded(Map<String, BackendConfig> routes, Map<String, String> rejected) {
+        Loaded {
+            routes = Map.copyOf(routes);
+            rejected = Map.copyOf(rejected);
+        }
+    }
+
+    private TableRows() {
+    }
+
+    static String selectAll(TableName table) {
+        return "SELECT * FROM " + table.sql();
+    }
+
+    static Loaded read(ResultSet rs, TableName table) throws SQLException {
+        Map<String, Integer> columns = new HashMap<>();
+        ResultSetMetaData meta = rs.getMetaData();
+        for (int i = 1; i <= meta.getColumnCount(); i++) {
+            columns.put(meta.getColumnName(i).toLowerCase(Locale.ROOT), i);
+        }
+        for (String required : TableSchema.REQUIRED_COLUMNS.stream().sorted().toList()) {
+            if (!columns.containsKey(required)) {
+                // undefined_column, as PostgreSQL would say for SELECT host FROM ...
+                throw new SQLException("routing table " + table + " has no column " + required, "42703");
+            }
+        }
+        Map<String, BackendConfig> routes = new HashMap<>();
+        Map<String, String> rejected = new HashMap<>();
+        while (rs.next()) {
+            String user = rs.getString(columns.get("username"));
+            if (user == null) {
+                continue; // only possible without the primary key; nobody logs in as null
+            }
+            try {
+                int portValue = rs.getInt(columns.get("port"));
+                Integer port = rs.wasNull() ? null : portValue; // before any other get: wasNull is about the last
+                routes.put(user, backend(rs.getString(columns.get("host")), port,
+                        text(rs, columns, "backend_user"), text(rs, columns, "database"),
+                        text(rs, columns, "sslmode"), text(rs, columns, "parameters")));
+            } catch (IllegalArgumentException | SQLException e) {
+                rejected.put(user, e.getMessage());
+            }
+        }
+        return new Loaded(routes, rejected);
+    }
+
+    private static String text(ResultSet rs, Map<String, Integer> columns, String name) throws SQLException {
+        Integer index = columns.get(name);
+        return index == null ? null : rs.getString(index);
+    }
+
+    /**
+     * One row as a backend. Null columns mean what they mean in a YAML route: the client's user name, the
+     * client's database, sslmode disable, no extra startup parameters; a null port is libpq's 5432.
+     *
+     * @throws IllegalArgumentException with the reason the row is not a route
+     */
+    static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
+                                 String parametersJson) {
+        if (host == null || host.isBlank()) {
+            throw new IllegalArgumentException("host is empty");
+        }
+        BackendConfig.Builder b = BackendConfig.builder()
+                .host(host.strip())
+                .port(port == null ? Dsn.DEFAULT_PORT : port)
+                .user(blankToNull(backendUser))
+                .database(blankToNull(database));
+        if (sslmode != null && !sslmode.isBlank()) {
+            b.sslMode(SslMode.parse(sslmode));
+        }
+        parameters(parametersJson).forEach(b::parameter);
+        return b.build(); // checks the port range
+    }
+
+    /** A JSON object of startup parameters; strings as they are, numbers and booleans as their text. */
+    static Map<String, String> parameters(String json) {
+        if (json == null) {
+            return Map.of();
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("parameters is not JSON");
+        }
+        if (node == null || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new IllegalArgumentException("parameters must be a JSON object of name: value");
+        }
+        Map<String, String> parameters = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            JsonNode value = field.getValue();
+            if (!value.isValueNode() || value.isNull()) {
+                throw new IllegalArgumentException("parameter \"" + field.getKey() + "\" must be a string, number"
+                        + " or boolean");
+            }
+            parameters.put(field.getKey(), value.asText());
+        }
+        return parameters;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

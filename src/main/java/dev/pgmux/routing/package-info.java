@@ -1,0 +1,5 @@
+/**
+ * The built-in routers: pattern rules over user, database, SNI and startup parameters, an HTTP routing service
+ * with a cache, a routing table in a PostgreSQL database, and a chain that asks several routers in turn.
+ */
+package dev.pgmux.routing;
