@@ -19,12 +19,14 @@ import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.tls.ServerTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -115,6 +117,7 @@ public final class Session {
     private ByteBuf pendingToBackend;
 
     private StartupMessage startup;
+    private StartupMessage toBackend;
     private String sniHost;
     private int protocolMinor;
     private boolean negotiationPending;
@@ -244,12 +247,18 @@ public final class Session {
     }
 
     void onClientException(Throwable cause) {
-        if (cause instanceof IOException) {
+        // A dead peer, or bytes that are not TLS (the TLS handlers report them as DecoderException): the client's
+        // doing, which it could repeat as often as it likes, so one debug line and no stack trace.
+        if (cause instanceof IOException || cause instanceof DecoderException) {
             log.debug("client connection error client={} error={}", clientAddress, cause.toString());
         } else {
             log.warn("client connection error client={}", clientAddress, cause);
         }
-        close("client error");
+        // The connection is unusable (reset, or a TLS stream that no longer decodes): end the session as for a
+        // client that left, which also cancels a query it left running. A reset never reaches onClientClosed
+        // first, and a backend busy in pg_sleep or a long scan would not notice its socket closing.
+        onClientClosed();
+        client.close();
     }
 
     // ---------------------------------------------------------------- startup
@@ -446,6 +455,16 @@ public final class Session {
         backendConfig = routed.backend();
         backendAddress = routed.address();
         renamed = backendConfig.user() != null && !backendConfig.user().equals(startup.user());
+        toBackend = backendStartup();
+        // A client packet just under the cap can grow past it when rewritten (user, database, route parameters,
+        // invalid UTF-8 replaced); the backend would close without a word (PostgreSQL's MAX_STARTUP_PACKET_LENGTH).
+        if (encodedLength(toBackend) > StartupPacket.MAX_LENGTH) {
+            logLoginFailure("startup packet too long for the backend");
+            fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet",
+                    "The startup packet is longer than " + StartupPacket.MAX_LENGTH
+                            + " bytes once rewritten for the server."));
+            return;
+        }
         connect();
     }
 
@@ -536,18 +555,31 @@ public final class Session {
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
     }
 
-    private void sendStartup() {
+    private StartupMessage backendStartup() {
         Map<String, String> params = new LinkedHashMap<>();
         params.put("user", backendConfig.user() != null ? backendConfig.user() : startup.user());
         if (backendConfig.database() != null) {
             params.put("database", backendConfig.database());
-        } else if (startup.parameters().containsKey("database")) {
-            params.put("database", startup.parameters().get("database"));
+        } else {
+            // The database the client asked for, or, as PostgreSQL would default it, the client's user name: the
+            // one the router saw, not the rewritten user's name the backend would default to.
+            params.put("database", startup.database());
         }
         startup.parameters().forEach(params::putIfAbsent);
         params.putAll(backendConfig.parameters());
         // _pq_. options are not passed on: pgmux does not know what they would change in the stream it relays.
-        StartupMessage toBackend = new StartupMessage(3, protocolMinor, params, List.of());
+        return new StartupMessage(3, protocolMinor, params, List.of());
+    }
+
+    private static int encodedLength(StartupMessage m) {
+        int length = 4 + 4 + 1;
+        for (Map.Entry<String, String> p : m.parameters().entrySet()) {
+            length += ByteBufUtil.utf8Bytes(p.getKey()) + 1 + ByteBufUtil.utf8Bytes(p.getValue()) + 1;
+        }
+        return length;
+    }
+
+    private void sendStartup() {
         backend.write(toBackend.encode(backend.alloc()));
         if (pendingToBackend != null) {
             backend.write(pendingToBackend);
