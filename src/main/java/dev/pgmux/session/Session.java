@@ -395,13 +395,31 @@ public final class Session {
                 client.pipeline().get(SslHandler.class) != null);
         Router router = proxy.router();
         var loop = client.eventLoop();
+        CompletableFuture<Routed> result = new CompletableFuture<>();
+        java.util.concurrent.Future<?> task;
         try {
-            CompletableFuture.supplyAsync(() -> resolve(callRouter(router, request)), proxy.routerExecutor())
-                    .orTimeout(proxy.limits().routerTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((routed, error) -> loop.execute(() -> onRouted(routed, error)));
+            task = proxy.routerExecutor().submit(() -> {
+                try {
+                    result.complete(resolve(callRouter(router, request)));
+                } catch (Throwable t) {
+                    result.completeExceptionally(t);
+                }
+            });
         } catch (RejectedExecutionException e) {
             fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+            return;
         }
+        // On timeout the router's thread is interrupted, so that a router stuck in I/O does not keep a thread
+        // per login that gave up on it.
+        ScheduledFuture<?> timeout = loop.schedule(() -> {
+            if (result.completeExceptionally(new TimeoutException())) {
+                task.cancel(true);
+            }
+        }, proxy.limits().routerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        result.whenComplete((routed, error) -> {
+            timeout.cancel(false);
+            loop.execute(() -> onRouted(routed, error));
+        });
     }
 
     private static BackendConfig callRouter(Router router, RouteRequest request) {
@@ -433,20 +451,20 @@ public final class Session {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             switch (cause) {
                 case RoutingException e -> {
-                    logLoginFailure("no route: " + e.getMessage());
+                    logLoginFailure("router refused sqlstate=" + e.sqlState());
                     fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
                 }
                 case TimeoutException e -> {
-                    log.warn("router timed out client={} user={} timeout_ms={}", clientAddress, startup.user(),
+                    log.warn("router timed out client={} user={} timeout_ms={}", clientAddress, logUser(),
                             proxy.limits().routerTimeout().toMillis());
                     fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection: timed out"));
                 }
                 case UnknownHostException e -> {
-                    log.warn("backend host unknown user={} error={}", startup.user(), e.getMessage());
+                    log.warn("backend host unknown user={} error={}", logUser(), e.getMessage());
                     fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
                 }
                 default -> {
-                    log.error("router failed user={}", startup.user(), cause);
+                    log.error("router failed user={}", logUser(), cause);
                     fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection"));
                 }
             }
@@ -490,7 +508,7 @@ public final class Session {
         }, proxy.limits().backendConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
         f.addListener((ChannelFutureListener) done -> {
             if (!done.isSuccess() && state instanceof Connecting) {
-                log.warn("backend connect failed client={} user={} backend={} error={}", clientAddress, startup.user(),
+                log.warn("backend connect failed client={} user={} backend={} error={}", clientAddress, logUser(),
                         backendConfig.address(), done.cause().toString());
                 fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
             }
@@ -550,7 +568,7 @@ public final class Session {
     }
 
     private void backendFailed(String why) {
-        log.warn("backend connection failed client={} user={} backend={} error={}", clientAddress, startup.user(),
+        log.warn("backend connection failed client={} user={} backend={} error={}", clientAddress, logUser(),
                 backendConfig.address(), why);
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
     }
@@ -650,7 +668,7 @@ public final class Session {
             case Authenticating a when backendErrorRelayed -> close("authentication failed");
             case Authenticating a -> {
                 log.warn("backend closed during authentication client={} user={} backend={}", clientAddress,
-                        startup.user(), backendConfig.address());
+                        logUser(), backendConfig.address());
                 fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "the backend server closed the connection during authentication"));
             }
@@ -798,7 +816,7 @@ public final class Session {
         // (writability). Requesting each read by hand would cost two epoll_ctl calls per read on epoll.
         client.config().setAutoRead(true);
         backend.config().setAutoRead(true);
-        log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, startup.user(),
+        log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, logUser(),
                 backendConfig.address(), backendConfig.user());
     }
 
@@ -928,7 +946,7 @@ public final class Session {
         }
         if (startup != null && last instanceof Forwarding) {
             log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
-                    clientAddress, startup.user(), backendConfig.address(),
+                    clientAddress, logUser(), backendConfig.address(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromBackend,
                     reason);
         } else {
@@ -944,7 +962,28 @@ public final class Session {
     }
 
     private void logLoginFailure(String why) {
-        LOGIN_FAILURES.log(log, clientAddress, startup == null ? null : startup.user(), why);
+        LOGIN_FAILURES.log(log, clientAddress, logUser(), why);
+    }
+
+    /** The client's user name for logs: control characters escaped, so a client cannot forge log lines. */
+    private String logUser() {
+        if (startup == null) {
+            return null;
+        }
+        String user = startup.user();
+        StringBuilder sb = null;
+        for (int i = 0; i < user.length(); i++) {
+            char c = user.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                if (sb == null) {
+                    sb = new StringBuilder(user.length() + 8).append(user, 0, i);
+                }
+                sb.append(String.format("\\x%02x", (int) c));
+            } else if (sb != null) {
+                sb.append(c);
+            }
+        }
+        return sb == null ? user : sb.toString();
     }
 
     private static String rootMessage(Throwable t) {
