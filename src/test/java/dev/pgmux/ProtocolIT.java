@@ -259,6 +259,41 @@ class ProtocolIT {
     }
 
     @Test
+    void aCallersSslContextServesTls() throws Exception {
+        // The server key and certificate as a JDK KeyStore, the way an embedding program would have them.
+        String pem = java.nio.file.Files.readString(TestCerts.serverKey());
+        byte[] der = java.util.Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", ""));
+        var spec = new java.security.spec.PKCS8EncodedKeySpec(der);
+        java.security.PrivateKey key;
+        try {
+            key = java.security.KeyFactory.getInstance("RSA").generatePrivate(spec);
+        } catch (java.security.spec.InvalidKeySpecException notRsa) {
+            key = java.security.KeyFactory.getInstance("EC").generatePrivate(spec);
+        }
+        java.security.cert.Certificate cert;
+        try (var in = java.nio.file.Files.newInputStream(TestCerts.serverCert())) {
+            cert = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+        var keyStore = java.security.KeyStore.getInstance("PKCS12");
+        keyStore.load(null, null);
+        keyStore.setKeyEntry("server", key, new char[0], new java.security.cert.Certificate[] {cert});
+        var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keyStore, new char[0]);
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), null, null);
+
+        Router router = request -> BackendConfig.builder().host(pg18.host()).port(pg18.port()).user(TestServers.TRUST_USER).build();
+        try (ProxyServer p = new ProxyServer("127.0.0.1:0", router).withTls(TlsConfig.fromSslContext(context)).start();
+             RawClient c = new RawClient("127.0.0.1", p.port())) {
+            assertThat(c.sslRequest(TestCerts.caCert(), "localhost")).isEqualTo('S');
+            assertThat(c.peerCertificate()).isEqualTo(cert);
+            c.startup(0, params("user", "x", "database", "postgres"));
+            login(c);
+            p.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void aClientThatTricklesItsStartupIsClosedAtTheLoginTimeout() throws Exception {
         try (RawClient c = client()) {
             c.send(new byte[] {0, 0});
