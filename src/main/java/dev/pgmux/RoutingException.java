@@ -16,15 +16,19 @@ public class RoutingException extends Exception {
 
     public RoutingException(String sqlState, String message) {
         super(message);
-        if (sqlState == null || sqlState.length() != 5) {
-            throw new IllegalArgumentException("a SQLSTATE has five characters: " + sqlState);
-        }
-        this.sqlState = sqlState;
+        this.sqlState = checked(sqlState);
     }
 
     public RoutingException(String sqlState, String message, Throwable cause) {
-        this(sqlState, message);
-        initCause(cause);
+        super(message, cause);
+        this.sqlState = checked(sqlState);
+    }
+
+    private static String checked(String sqlState) {
+        if (sqlState == null || sqlState.length() != 5) {
+            throw new IllegalArgumentException("a SQLSTATE has five characters: " + sqlState);
+        }
+        return sqlState;
     }
 
     public String sqlState() {
