@@ -1,36 +1,113 @@
 package dev.pgmux;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * Where a routed connection goes and how its startup message is rewritten.
  *
- * @param host        backend host name or address
- * @param port        backend port
- * @param user        the user name sent to the backend, or null to keep the client's
- * @param database    the database sent to the backend, or null to keep the client's
- * @param parameters  extra startup parameters for the backend (they override the client's)
- * @param sslMode     TLS toward the backend; default {@link SslMode#DISABLE}. With TLS on both hops, SCRAM clients
- *                    must turn channel binding off ({@code channel_binding=disable}): PostgreSQL treats a TLS client
- *                    that does not bind as a downgrade attack, and binding to pgmux's certificate cannot match.
- * @param sslRootCert CA certificates (PEM) for {@code verify-ca}/{@code verify-full}; null means the JDK's trust store
+ * @param hosts              the backend's hosts, at least one; a session tries them in the order
+ *                           {@code loadBalanceHosts} gives until one accepts the connection and suits
+ *                           {@code targetSessionAttrs}. A host is tried only while the client has not yet taken part
+ *                           in the server's authentication (SCRAM cannot be replayed to another server), so a server
+ *                           that refuses before asking for a password (down, starting up, too many clients) is
+ *                           passed over; see {@link TargetSessionAttrs} for the roles
+ * @param user               the user name sent to the backend, or null to keep the client's
+ * @param database           the database sent to the backend, or null to keep the client's
+ * @param parameters         extra startup parameters for the backend (they override the client's)
+ * @param sslMode            TLS toward the backend; default {@link SslMode#DISABLE}. With TLS on both hops, SCRAM
+ *                           clients must turn channel binding off ({@code channel_binding=disable}): PostgreSQL treats
+ *                           a TLS client that does not bind as a downgrade attack, and binding to pgmux's certificate
+ *                           cannot match.
+ * @param sslRootCert        CA certificates (PEM) for {@code verify-ca}/{@code verify-full}; null means the JDK's
+ *                           trust store
+ * @param targetSessionAttrs which hosts are acceptable; default {@link TargetSessionAttrs#ANY}
+ * @param loadBalanceHosts   the order in which hosts are tried; default {@link LoadBalanceHosts#DISABLE}
  */
-public record BackendConfig(String host, int port, String user, String database, Map<String, String> parameters,
-                            SslMode sslMode, Path sslRootCert) {
+public record BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
+                            SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                            LoadBalanceHosts loadBalanceHosts) {
+
+    /** One host of a backend. */
+    public record Endpoint(String host, int port) {
+        public Endpoint {
+            Objects.requireNonNull(host, "host");
+            if (host.isBlank()) {
+                throw new IllegalArgumentException("backend host is empty");
+            }
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("backend port out of range: " + port);
+            }
+        }
+
+        /**
+         * Parses {@code host}, {@code host:port}, {@code [v6]} or {@code [v6]:port}.
+         *
+         * @param defaultPort the port when none is written
+         */
+        public static Endpoint parse(String text, int defaultPort) {
+            String t = text.strip();
+            String host;
+            String port = null;
+            if (t.startsWith("[")) {
+                int close = t.indexOf(']');
+                if (close < 0) {
+                    throw new IllegalArgumentException("unclosed [ in host \"" + t + "\"");
+                }
+                host = t.substring(1, close);
+                String after = t.substring(close + 1);
+                if (after.startsWith(":")) {
+                    port = after.substring(1);
+                } else if (!after.isEmpty()) {
+                    throw new IllegalArgumentException("expected :PORT after ] in host \"" + t + "\"");
+                }
+            } else {
+                int colon = t.indexOf(':');
+                if (colon >= 0 && t.indexOf(':', colon + 1) >= 0) {
+                    throw new IllegalArgumentException("an IPv6 address needs brackets, [::1]:5432, not \"" + t + "\"");
+                }
+                host = colon < 0 ? t : t.substring(0, colon);
+                port = colon < 0 ? null : t.substring(colon + 1);
+            }
+            if (host.isEmpty()) {
+                throw new IllegalArgumentException("no host in \"" + t + "\"");
+            }
+            if (port == null) {
+                return new Endpoint(host, defaultPort);
+            }
+            try {
+                return new Endpoint(host, Integer.parseInt(port));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bad port in host \"" + t + "\"");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
 
     public BackendConfig {
-        Objects.requireNonNull(host, "host");
-        if (host.isBlank()) {
-            throw new IllegalArgumentException("backend host is empty");
+        Objects.requireNonNull(hosts, "hosts");
+        if (hosts.isEmpty()) {
+            throw new IllegalArgumentException("a backend needs at least one host");
         }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("backend port out of range: " + port);
-        }
+        hosts = List.copyOf(hosts);
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
         sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
+        targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
+        loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
+    }
+
+    /** A backend on one host, any role, as in the first releases. */
+    public BackendConfig(String host, int port, String user, String database, Map<String, String> parameters,
+                         SslMode sslMode, Path sslRootCert) {
+        this(List.of(new Endpoint(host, port)), user, database, parameters, sslMode, sslRootCert, null, null);
     }
 
     /** A backend reached as {@code user} (null keeps the client's user name), same database name. */
@@ -42,28 +119,56 @@ public record BackendConfig(String host, int port, String user, String database,
         return new Builder();
     }
 
+    /** The first host. */
+    public String host() {
+        return hosts.getFirst().host();
+    }
+
+    /** The first host's port. */
+    public int port() {
+        return hosts.getFirst().port();
+    }
+
     public Builder toBuilder() {
-        Builder b = new Builder().host(host).port(port).user(user).database(database).sslMode(sslMode)
-                .sslRootCert(sslRootCert);
+        Builder b = new Builder().user(user).database(database).sslMode(sslMode).sslRootCert(sslRootCert)
+                .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts);
+        b.hosts.addAll(hosts);
         b.parameters.putAll(parameters);
         return b;
     }
 
-    /** The backend as {@code host:port}, for logs (never shown to unauthenticated clients). */
+    /** The backend's hosts as {@code host:port[,host:port...]}, for logs (never shown to unauthenticated clients). */
     public String address() {
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        if (hosts.size() == 1) {
+            return hosts.getFirst().toString();
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Endpoint e : hosts) {
+            sb.append(sb.isEmpty() ? "" : ",").append(e);
+        }
+        return sb.toString();
     }
 
-    /** Builds a {@link BackendConfig}; host and port are required. */
+    /**
+     * Builds a {@link BackendConfig}. Give the host with {@link #host}/{@link #port}, or several with
+     * {@link #addHost} or {@link #hosts}.
+     */
     public static final class Builder {
         private String host;
         private int port = 5432;
+        private final List<Endpoint> hosts = new ArrayList<>();
         private String user;
         private String database;
         private final Map<String, String> parameters = new LinkedHashMap<>();
         private SslMode sslMode = SslMode.DISABLE;
         private Path sslRootCert;
+        private TargetSessionAttrs targetSessionAttrs = TargetSessionAttrs.ANY;
+        private LoadBalanceHosts loadBalanceHosts = LoadBalanceHosts.DISABLE;
 
+        /**
+         * The host (with {@link #port}); with {@link #addHost} too, it comes first. As in libpq, a comma-separated
+         * list {@code "pg1,pg2:5433,[::1]"} gives several hosts, those without a port of their own on {@link #port}.
+         */
         public Builder host(String host) {
             this.host = host;
             return this;
@@ -71,6 +176,20 @@ public record BackendConfig(String host, int port, String user, String database,
 
         public Builder port(int port) {
             this.port = port;
+            return this;
+        }
+
+        /** Adds a host to try. */
+        public Builder addHost(String host, int port) {
+            hosts.add(new Endpoint(host, port));
+            return this;
+        }
+
+        /** Replaces the hosts added so far (and the one of {@link #host}). */
+        public Builder hosts(List<Endpoint> hosts) {
+            this.host = null;
+            this.hosts.clear();
+            this.hosts.addAll(hosts);
             return this;
         }
 
@@ -99,8 +218,31 @@ public record BackendConfig(String host, int port, String user, String database,
             return this;
         }
 
+        public Builder targetSessionAttrs(TargetSessionAttrs targetSessionAttrs) {
+            this.targetSessionAttrs = targetSessionAttrs;
+            return this;
+        }
+
+        public Builder loadBalanceHosts(LoadBalanceHosts loadBalanceHosts) {
+            this.loadBalanceHosts = loadBalanceHosts;
+            return this;
+        }
+
         public BackendConfig build() {
-            return new BackendConfig(host, port, user, database, parameters, sslMode, sslRootCert);
+            List<Endpoint> all = new ArrayList<>();
+            if (host != null || hosts.isEmpty()) {
+                Objects.requireNonNull(host, "host");
+                if (host.indexOf(',') >= 0) {
+                    for (String h : host.split(",", -1)) {
+                        all.add(Endpoint.parse(h, port));
+                    }
+                } else {
+                    all.add(new Endpoint(host, port));
+                }
+            }
+            all.addAll(hosts);
+            return new BackendConfig(all, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs,
+                    loadBalanceHosts);
         }
     }
 }

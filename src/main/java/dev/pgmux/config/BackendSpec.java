@@ -1,11 +1,16 @@
 package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
+import dev.pgmux.TargetSessionAttrs;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The one-line backend notation {@code [BACKENDUSER@]HOST:PORT[/DATABASE][?sslmode=MODE&sslrootcert=FILE&NAME=VALUE]}
+ * The one-line backend notation {@code [BACKENDUSER@]HOST:PORT[,HOST:PORT...][/DATABASE][?sslmode=MODE&sslrootcert=FILE
+ * &target_session_attrs=ATTRS&load_balance_hosts=MODE&NAME=VALUE]}
  * of the {@code --route} and {@code --default-route} flags, also accepted as a route's value in the config file,
  * and the flag's {@code USER=BACKEND} routes. Other {@code NAME=VALUE} options become startup parameters.
  */
@@ -40,6 +45,8 @@ public final class BackendSpec {
                 switch (key) {
                     case "sslmode" -> b.sslMode(SslMode.parse(value));
                     case "sslrootcert" -> b.sslRootCert(Path.of(value));
+                    case "target_session_attrs" -> b.targetSessionAttrs(TargetSessionAttrs.parse(value));
+                    case "load_balance_hosts" -> b.loadBalanceHosts(LoadBalanceHosts.parse(value));
                     default -> b.parameter(key, value);
                 }
             }
@@ -60,6 +67,13 @@ public final class BackendSpec {
                 b.database(db);
             }
             rest = rest.substring(0, slash);
+        }
+        if (rest.indexOf(',') >= 0) {
+            List<BackendConfig.Endpoint> hosts = new ArrayList<>();
+            for (String h : rest.split(",", -1)) {
+                hosts.add(BackendConfig.Endpoint.parse(h, 5432));
+            }
+            return b.hosts(hosts).build();
         }
         String host;
         String portText = null;

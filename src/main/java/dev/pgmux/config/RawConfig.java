@@ -26,15 +26,18 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
     record Log(String level, String format) {
     }
 
-    record Route(String host, Integer port, String user, String database, String sslmode, String sslrootcert,
+    record Route(String host, Integer port, List<String> hosts, String user, String database, String sslmode,
+                 String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
                  Map<String, String> parameters) {
 
         /** A route written in the flags' one-line notation, e.g. {@code app_user: postgres@10.0.1.50:5432/app}. */
         @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
         static Route fromSpec(String spec) {
             BackendConfig b = BackendSpec.parseBackend(spec);
-            return new Route(b.host(), b.port(), b.user(), b.database(), b.sslMode().libpqName(),
-                    b.sslRootCert() == null ? null : b.sslRootCert().toString(), b.parameters());
+            List<String> hosts = b.hosts().size() == 1 ? null : b.hosts().stream().map(Object::toString).toList();
+            return new Route(hosts == null ? b.host() : null, hosts == null ? b.port() : null, hosts, b.user(),
+                    b.database(), b.sslMode().libpqName(), b.sslRootCert() == null ? null : b.sslRootCert().toString(),
+                    b.targetSessionAttrs().libpqName(), b.loadBalanceHosts().configName(), b.parameters());
         }
     }
 

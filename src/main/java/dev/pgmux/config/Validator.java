@@ -2,7 +2,9 @@ package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
+import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
+import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.routing.BackendTemplate;
 import dev.pgmux.routing.HttpRouter;
 import dev.pgmux.routing.PatternRouter;
@@ -510,15 +512,37 @@ final class Validator {
             return null;
         }
         int errorsBefore = errors.size();
-        if (raw.host() == null || raw.host().isBlank()) {
-            error(key.child("host"), "missing: every route needs a host");
+        boolean hasHost = raw.host() != null && !raw.host().isBlank();
+        if (raw.hosts() != null && hasHost) {
+            error(key.child("hosts"), "give host: or hosts:, not both");
+        } else if (raw.hosts() != null && raw.hosts().isEmpty()) {
+            error(key.child("hosts"), "empty: give at least one HOST[:PORT]");
+        } else if (raw.hosts() == null && !hasHost) {
+            error(key.child("host"), "missing: every route needs a host (or hosts:)");
         }
         int port = raw.port() == null ? 5432 : raw.port();
         if (port < 1 || port > 65535) {
             error(key.child("port"), "must be between 1 and 65535, not " + port);
         }
+        List<BackendConfig.Endpoint> hosts = new ArrayList<>();
+        if (raw.hosts() != null) {
+            for (int i = 0; i < raw.hosts().size(); i++) {
+                String h = raw.hosts().get(i);
+                BackendConfig.Endpoint e = h == null ? null : check(key.child("hosts").index(i), h,
+                        text -> BackendConfig.Endpoint.parse(text, port < 1 || port > 65535 ? 5432 : port));
+                if (h == null) {
+                    error(key.child("hosts").index(i), "empty host");
+                } else if (e != null) {
+                    hosts.add(e);
+                }
+            }
+        }
         SslMode sslMode = raw.sslmode() == null ? SslMode.DISABLE : check(key.child("sslmode"), raw.sslmode(), SslMode::parse);
         Path rootCert = raw.sslrootcert() == null ? null : readableFile(key.child("sslrootcert"), raw.sslrootcert());
+        TargetSessionAttrs attrs = raw.targetSessionAttrs() == null ? TargetSessionAttrs.ANY
+                : check(key.child("target_session_attrs"), raw.targetSessionAttrs(), TargetSessionAttrs::parse);
+        LoadBalanceHosts balance = raw.loadBalanceHosts() == null ? LoadBalanceHosts.DISABLE
+                : check(key.child("load_balance_hosts"), raw.loadBalanceHosts(), LoadBalanceHosts::parse);
         if (raw.user() != null && raw.user().isBlank()) {
             error(key.child("user"), "empty: leave it out to keep the client's user name");
         }
@@ -528,12 +552,22 @@ final class Validator {
         if (errors.size() > errorsBefore) {
             return null;
         }
-        BackendConfig.Builder b = BackendConfig.builder().host(raw.host().trim()).port(port).user(raw.user())
-                .database(raw.database()).sslMode(sslMode).sslRootCert(rootCert);
+        BackendConfig.Builder b = BackendConfig.builder().user(raw.user()).database(raw.database()).sslMode(sslMode)
+                .sslRootCert(rootCert).targetSessionAttrs(attrs).loadBalanceHosts(balance);
+        if (raw.hosts() != null) {
+            b.hosts(hosts);
+        } else {
+            b.host(raw.host().trim()).port(port);
+        }
         if (raw.parameters() != null) {
             raw.parameters().forEach((name, value) -> b.parameter(name, value == null ? "" : value));
         }
-        return b.build();
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            error(key.child("host"), e.getMessage());
+            return null;
+        }
     }
 
     /** A file name from the config file is relative to the file's directory; from a flag, to the working directory. */

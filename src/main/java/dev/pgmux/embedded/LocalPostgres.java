@@ -168,8 +168,26 @@ public final class LocalPostgres implements AutoCloseable {
         if (state != State.RUNNING) {
             return;
         }
-        pgCtl("-m", "fast", "-w", "-t", "60", "stop");
+        try {
+            pgCtl("-m", "fast", "-w", "-t", "60", "stop");
+        } catch (CommandFailure e) {
+            if (Files.exists(dataDir.resolve("postmaster.pid"))) {
+                throw e;
+            }
+            // already gone: it finished a shutdown begun by beginSmartShutdown()
+        }
         state = State.STOPPED;
+    }
+
+    /**
+     * Begins a smart shutdown and returns at once: the server waits for its sessions to end and meanwhile refuses
+     * new ones with 57P03 ("the database system is shutting down"), before any authentication. {@link #restart()}
+     * ends it and starts the server again.
+     */
+    public synchronized void beginSmartShutdown() {
+        if (state == State.RUNNING) {
+            pgCtl("-m", "smart", "-W", "stop");
+        }
     }
 
     /** Stops the server if it runs, then starts it again on the same port (also after {@link #kill()}). */
@@ -211,6 +229,53 @@ public final class LocalPostgres implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         state = State.STOPPED;
+    }
+
+    /**
+     * A hot standby of this server: a copy of its data directory, taken while it is stopped for a moment, that
+     * starts in standby mode (read-only sessions, {@code in_hot_standby = on}) on a port of its own, with the
+     * same users, passwords and databases. It does not stream from this server; {@link #promote()} makes it a
+     * primary.
+     */
+    public synchronized LocalPostgres standby() {
+        requireNotClosed();
+        LocalPostgres copy;
+        try {
+            Path tmp = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+            copy = new LocalPostgres(binDir, serverUser, template, newServerDir(tmp, "pgmux-pg-", serverUser),
+                    superuserPassword);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        OPEN.add(copy);
+        try {
+            boolean wasRunning = state == State.RUNNING;
+            stop();
+            try {
+                runAsServer(List.of("cp", "-a", dataDir.toString(), copy.dataDir.toString()), copy.baseDir);
+            } finally {
+                if (wasRunning) {
+                    startOn(port);
+                }
+            }
+            Files.deleteIfExists(copy.dataDir.resolve("postmaster.pid"));
+            Path signal = copy.dataDir.resolve("standby.signal");
+            Files.writeString(signal, "");
+            serverUser.own(signal);
+            copy.version = version;
+            synchronized (copy) {
+                copy.startOnFreePort();
+            }
+            return copy;
+        } catch (IOException | RuntimeException e) {
+            copy.close();
+            throw e instanceof RuntimeException re ? re : new UncheckedIOException((IOException) e);
+        }
+    }
+
+    /** Ends standby mode ({@code pg_ctl promote}): the server becomes a primary that accepts writes. */
+    public synchronized void promote() {
+        pgCtl("-w", "-t", "60", "promote");
     }
 
     /** Stops the server and deletes its directory. */

@@ -15,6 +15,7 @@ public final class BackendMessages {
     public static final byte NEGOTIATE_PROTOCOL_VERSION = 'v';
     public static final byte ERROR_RESPONSE = 'E';
     public static final byte READY_FOR_QUERY = 'Z';
+    public static final byte PARAMETER_STATUS = 'S';
 
     public static final int AUTH_OK = 0;
     public static final int AUTH_CLEARTEXT = 3;

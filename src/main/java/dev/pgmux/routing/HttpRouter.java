@@ -4,8 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.Router;
 import dev.pgmux.RoutingException;
@@ -86,6 +89,7 @@ public final class HttpRouter implements Router, AutoCloseable {
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
 
     /** How the fields go to the service: a query string, or a JSON object as the request body. */
@@ -107,7 +111,8 @@ public final class HttpRouter implements Router, AutoCloseable {
     }
 
     /** The route as the service spells it: the keys of a route in the config file. */
-    record RouteAnswer(String host, Integer port, String user, String database, String sslmode, String sslrootcert,
+    record RouteAnswer(String host, Integer port, List<String> hosts, String user, String database, String sslmode,
+                       String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
                        Map<String, String> parameters) {
     }
 
@@ -382,13 +387,24 @@ public final class HttpRouter implements Router, AutoCloseable {
             int nl = m == null ? -1 : m.indexOf('\n');
             throw new LookupFailed("invalid answer: " + (nl > 0 ? m.substring(0, nl) : m));
         }
-        if (a == null || a.host() == null || a.host().isBlank()) {
+        boolean hasHost = a != null && a.host() != null && !a.host().isBlank();
+        if (a == null || (!hasHost && (a.hosts() == null || a.hosts().isEmpty()))) {
             throw new LookupFailed("invalid answer: no host");
         }
         try {
-            BackendConfig.Builder b = BackendConfig.builder()
-                    .host(a.host().strip())
-                    .port(a.port() == null ? 5432 : a.port())
+            int port = a.port() == null ? 5432 : a.port();
+            BackendConfig.Builder b = BackendConfig.builder();
+            if (hasHost) {
+                b.host(a.host().strip()).port(port);
+            }
+            if (a.hosts() != null) {
+                for (String h : a.hosts()) {
+                    BackendConfig.Endpoint e = BackendConfig.Endpoint.parse(h == null ? "" : h, port);
+                    b.addHost(e.host(), e.port());
+                }
+            }
+            b.targetSessionAttrs(a.targetSessionAttrs() == null ? null : TargetSessionAttrs.parse(a.targetSessionAttrs()))
+                    .loadBalanceHosts(a.loadBalanceHosts() == null ? null : LoadBalanceHosts.parse(a.loadBalanceHosts()))
                     .user(blankToNull(a.user()))
                     .database(blankToNull(a.database()))
                     .sslMode(a.sslmode() == null ? SslMode.DISABLE : SslMode.parse(a.sslmode()))

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
 
 /** The backend channel's handler: turns its events into {@link Session} calls. */
 final class BackendHandler extends ChannelInboundHandlerAdapter {
@@ -13,29 +14,43 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         this.session = session;
     }
 
+    // A session that moved on to another host of its backend ignores what its earlier connections still report.
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        session.onBackendActive();
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendActive();
+        } else {
+            ctx.close();
+        }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        session.onBackendRead((ByteBuf) msg);
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendRead((ByteBuf) msg);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        session.onBackendReadComplete();
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendReadComplete();
+        }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        session.onBackendWritabilityChanged();
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendWritabilityChanged();
+        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent hs) {
+        if (evt instanceof SslHandshakeCompletionEvent hs && session.isBackend(ctx.channel())) {
             session.onBackendTlsHandshake(hs.cause());
         }
         ctx.fireUserEventTriggered(evt);
@@ -43,11 +58,17 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        session.onBackendClosed();
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendClosed();
+        }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        session.onBackendException(cause);
+        if (session.isBackend(ctx.channel())) {
+            session.onBackendException(cause);
+        } else {
+            ctx.close();
+        }
     }
 }

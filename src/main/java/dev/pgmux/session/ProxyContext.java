@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -24,6 +25,7 @@ public final class ProxyContext {
     private volatile ServerTls serverTls;
     private final BackendTls backendTls = new BackendTls();
     private final CancelRegistry cancels = new CancelRegistry();
+    private final HostSelector hostSelector = new HostSelector(TimeUnit.SECONDS.toNanos(30));
     private final Transport transport;
     private final ExecutorService routerExecutor;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
@@ -69,6 +71,11 @@ public final class ProxyContext {
 
     BackendTls backendTls() {
         return backendTls;
+    }
+
+    /** What sessions have seen of backend hosts' roles, and the order to try hosts in. */
+    public HostSelector hostSelector() {
+        return hostSelector;
     }
 
     public CancelRegistry cancels() {

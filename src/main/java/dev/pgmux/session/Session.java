@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,7 +123,17 @@ public final class Session {
     private int protocolMinor;
     private boolean negotiationPending;
     private BackendConfig backendConfig;
+    /** The backend's hosts in the order to try them, their addresses (null: unknown host), the one in use. */
+    private List<BackendConfig.Endpoint> hosts;
+    private List<InetSocketAddress> hostAddresses;
+    private int hostIndex;
+    private BackendConfig.Endpoint endpoint;
     private InetSocketAddress backendAddress;
+    /** The client has seen the server's authentication request: from here on the session cannot change host. */
+    private boolean authRequestRelayed;
+    private boolean negotiationSent;
+    private String inHotStandby;
+    private String defaultReadOnly;
     private Channel backend;
     private boolean renamed;
     private boolean backendErrorRelayed;
@@ -386,7 +397,8 @@ public final class Session {
 
     // ---------------------------------------------------------------- routing
 
-    private record Routed(BackendConfig backend, InetSocketAddress address) {
+    private record Routed(BackendConfig backend, List<BackendConfig.Endpoint> hosts,
+                          List<InetSocketAddress> addresses) {
     }
 
     private void route() {
@@ -400,7 +412,7 @@ public final class Session {
         try {
             task = proxy.routerExecutor().submit(() -> {
                 try {
-                    result.complete(resolve(callRouter(router, request)));
+                    result.complete(resolve(callRouter(router, request), proxy.hostSelector()));
                 } catch (Throwable t) {
                     result.completeExceptionally(t);
                 }
@@ -434,13 +446,26 @@ public final class Session {
         }
     }
 
-    /** Resolves the backend host here, on the router's virtual thread: a DNS lookup must not block an event loop. */
-    private static Routed resolve(BackendConfig backend) {
-        try {
-            return new Routed(backend, new InetSocketAddress(InetAddress.getByName(backend.host()), backend.port()));
-        } catch (UnknownHostException e) {
-            throw new CompletionException(new UnknownHostException("unknown backend host " + backend.host()));
+    /**
+     * Orders the backend's hosts and resolves them here, on the router's virtual thread: a DNS lookup must not block
+     * an event loop. A host that does not resolve is kept (as null) and passed over when its turn comes.
+     */
+    private static Routed resolve(BackendConfig backend, HostSelector selector) {
+        List<BackendConfig.Endpoint> hosts = selector.order(backend);
+        List<InetSocketAddress> addresses = new ArrayList<>(hosts.size());
+        boolean any = false;
+        for (BackendConfig.Endpoint h : hosts) {
+            try {
+                addresses.add(new InetSocketAddress(InetAddress.getByName(h.host()), h.port()));
+                any = true;
+            } catch (UnknownHostException e) {
+                addresses.add(null);
+            }
         }
+        if (!any) {
+            throw new CompletionException(new UnknownHostException("unknown backend host " + backend.address()));
+        }
+        return new Routed(backend, hosts, addresses);
     }
 
     private void onRouted(Routed routed, Throwable error) {
@@ -471,7 +496,9 @@ public final class Session {
             return;
         }
         backendConfig = routed.backend();
-        backendAddress = routed.address();
+        hosts = routed.hosts();
+        hostAddresses = routed.addresses();
+        hostIndex = -1;
         renamed = backendConfig.user() != null && !backendConfig.user().equals(startup.user());
         toBackend = backendStartup();
         // A client packet just under the cap can grow past it when rewritten (user, database, route parameters,
@@ -483,36 +510,85 @@ public final class Session {
                             + " bytes once rewritten for the server."));
             return;
         }
-        connect();
+        connectNextHost(null);
     }
 
     // ---------------------------------------------------------------- connecting
 
+    /**
+     * Moves on to the backend's next host, or, when none is left, fails the session. Called first with no error,
+     * then after each failure of a host before the client took part in its authentication.
+     *
+     * @param why what went wrong with the previous host, or null for the first
+     */
+    private void connectNextHost(String why) {
+        if (why != null) {
+            log.warn("backend connection failed client={} user={} backend={} error={}{}", clientAddress, logUser(),
+                    endpoint, why, hostIndex + 1 < hosts.size() ? "; trying the next host" : "");
+        }
+        if (backend != null) {
+            Channel previous = backend;
+            backend = null;
+            previous.close();
+        }
+        if (backendTimeout != null) {
+            backendTimeout.cancel(false);
+            backendTimeout = null;
+        }
+        if (backendIn != null) {
+            backendIn.release();
+            backendIn = null;
+        }
+        inHotStandby = defaultReadOnly = null;
+        while (++hostIndex < hosts.size()) {
+            endpoint = hosts.get(hostIndex);
+            backendAddress = hostAddresses.get(hostIndex);
+            if (backendAddress != null) {
+                connect();
+                return;
+            }
+            log.warn("backend host unknown client={} user={} backend={}", clientAddress, logUser(), endpoint);
+        }
+        fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+    }
+
     private void connect() {
         state = new Connecting(false);
-        ChannelFuture f = new Bootstrap()
+        ChannelFuture registered = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().socketChannelClass())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) proxy.limits().backendConnectTimeout().toMillis())
                 .handler(new BackendHandler(this))
-                .connect(backendAddress);
-        backend = f.channel();
+                .register();
+        // Known as this session's backend before any of its events can fire.
+        Channel channel = registered.channel();
+        backend = channel;
         // A backend that accepts the connection but never answers (blackholed, overloaded) must fail within the
         // connect timeout too, not only at the login timeout.
         backendTimeout = client.eventLoop().schedule(() -> {
-            if (state instanceof Connecting || state instanceof Authenticating) {
+            if (backend == channel && (state instanceof Connecting || state instanceof Authenticating)) {
                 backendFailed("backend did not answer within " + proxy.limits().backendConnectTimeout().toMillis() + " ms");
             }
         }, proxy.limits().backendConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        f.addListener((ChannelFutureListener) done -> {
-            if (!done.isSuccess() && state instanceof Connecting) {
-                log.warn("backend connect failed client={} user={} backend={} error={}", clientAddress, logUser(),
-                        backendConfig.address(), done.cause().toString());
-                fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+        registered.addListener((ChannelFutureListener) reg -> {
+            if (!reg.isSuccess()) {
+                if (backend == channel && state instanceof Connecting) {
+                    backendFailed(reg.cause().toString());
+                }
+                return;
             }
+            channel.connect(backendAddress).addListener((ChannelFutureListener) done -> {
+                if (!done.isSuccess() && backend == channel && state instanceof Connecting) {
+                    backendFailed(done.cause().toString());
+                }
+            });
         });
+    }
+
+    boolean isBackend(Channel channel) {
+        return channel == backend;
     }
 
     void onBackendActive() {
@@ -541,7 +617,7 @@ public final class Session {
         if (answer == 'S') {
             state = new Connecting(false);
             try {
-                SslHandler ssl = proxy.backendTls().newHandler(backendConfig, backend.alloc());
+                SslHandler ssl = proxy.backendTls().newHandler(backendConfig, endpoint, backend.alloc());
                 ssl.setHandshakeTimeoutMillis(proxy.limits().backendConnectTimeout().toMillis());
                 backend.pipeline().addFirst("tls", ssl);
             } catch (Exception e) {
@@ -567,9 +643,17 @@ public final class Session {
         sendStartup();
     }
 
+    /**
+     * The backend connection failed. Before the client saw an authentication request the session moves on to the
+     * next host; after, it ends.
+     */
     private void backendFailed(String why) {
+        if (!authRequestRelayed && !backendErrorRelayed) {
+            connectNextHost(why);
+            return;
+        }
         log.warn("backend connection failed client={} user={} backend={} error={}", clientAddress, logUser(),
-                backendConfig.address(), why);
+                endpoint, why);
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
     }
 
@@ -600,8 +684,8 @@ public final class Session {
     private void sendStartup() {
         backend.write(toBackend.encode(backend.alloc()));
         if (pendingToBackend != null) {
-            backend.write(pendingToBackend);
-            pendingToBackend = null;
+            // Kept until the client is committed to this host: another host would need the bytes again.
+            backend.write(pendingToBackend.retainedDuplicate());
         }
         backend.flush();
         state = new Authenticating();
@@ -666,9 +750,10 @@ public final class Session {
         switch (state) {
             case Forwarding f -> close("backend closed");
             case Authenticating a when backendErrorRelayed -> close("authentication failed");
+            case Authenticating a when !authRequestRelayed -> backendFailed("backend closed the connection");
             case Authenticating a -> {
                 log.warn("backend closed during authentication client={} user={} backend={}", clientAddress,
-                        logUser(), backendConfig.address());
+                        logUser(), endpoint);
                 fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "the backend server closed the connection during authentication"));
             }
@@ -679,8 +764,8 @@ public final class Session {
     }
 
     void onBackendException(Throwable cause) {
-        log.debug("backend connection error client={} backend={} error={}", clientAddress,
-                backendConfig == null ? null : backendConfig.address(), cause.toString());
+        log.debug("backend connection error client={} backend={} error={}", clientAddress, endpoint,
+                cause.toString());
         if (state instanceof Connecting) {
             backendFailed(rootMessage(cause));
         } else {
@@ -721,9 +806,18 @@ public final class Session {
     /** Looks at one backend message during authentication and relays it (or its rewrite) in order. */
     private void onAuthMessage(ByteBuf frame) throws ProtocolException {
         byte type = frame.getByte(frame.readerIndex());
+        if (type == BackendMessages.ERROR_RESPONSE && !authRequestRelayed && hostIndex + 1 < hosts.size()) {
+            // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
+            // client has not taken part yet, so another host can still serve it.
+            String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
+            frame.release();
+            connectNextHost("server refused the connection sqlstate=" + code);
+            return;
+        }
         if (negotiationPending) {
             negotiationPending = false;
-            if (type != BackendMessages.NEGOTIATE_PROTOCOL_VERSION) {
+            if (type != BackendMessages.NEGOTIATE_PROTOCOL_VERSION && !negotiationSent) {
+                negotiationSent = true;
                 client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor,
                         startup.protocolOptions()));
             }
@@ -751,7 +845,8 @@ public final class Session {
                 protocolMinor = Math.min(protocolMinor, n.newestMinor());
                 List<String> unrecognized = new ArrayList<>(startup.protocolOptions());
                 n.unrecognized().stream().filter(o -> !unrecognized.contains(o)).forEach(unrecognized::add);
-                if (protocolMinor < startup.minor() || !unrecognized.isEmpty()) {
+                if ((protocolMinor < startup.minor() || !unrecognized.isEmpty()) && !negotiationSent) {
+                    negotiationSent = true;
                     client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor, unrecognized));
                 }
             }
@@ -761,12 +856,70 @@ public final class Session {
                 logLoginFailure("backend refused login sqlstate=" + code);
                 client.write(frame);
             }
+            case BackendMessages.PARAMETER_STATUS -> {
+                noteParameter(frame);
+                client.write(frame);
+            }
             case BackendMessages.READY_FOR_QUERY -> {
+                if (!roleAccepted()) {
+                    frame.release();
+                    return;
+                }
                 client.write(frame);
                 startForwarding();
             }
             default -> client.write(frame);
         }
+    }
+
+    private void noteParameter(ByteBuf frame) {
+        int start = frame.readerIndex() + 5;
+        int nameEnd = frame.indexOf(start, frame.writerIndex(), (byte) 0);
+        if (nameEnd < 0) {
+            return;
+        }
+        int valueEnd = frame.indexOf(nameEnd + 1, frame.writerIndex(), (byte) 0);
+        if (valueEnd < 0) {
+            return;
+        }
+        String name = frame.toString(start, nameEnd - start, StandardCharsets.UTF_8);
+        if (name.equals("in_hot_standby") || name.equals("default_transaction_read_only")) {
+            String value = frame.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.UTF_8);
+            if (name.equals("in_hot_standby")) {
+                inHotStandby = value;
+            } else {
+                defaultReadOnly = value;
+            }
+        }
+    }
+
+    /**
+     * Records the role the server reported and checks it against {@code target_session_attrs}; on a mismatch the
+     * session ends with FATAL 08001, as libpq would end after trying every host.
+     */
+    private boolean roleAccepted() {
+        if (inHotStandby == null) {
+            return true; // a server before PostgreSQL 14 reports neither: nothing to go by
+        }
+        HostSelector.Role role = new HostSelector.Role("on".equals(inHotStandby), "on".equals(defaultReadOnly));
+        proxy.hostSelector().observed(endpoint, role);
+        var attrs = backendConfig.targetSessionAttrs();
+        if (attrs.accepts(role.hotStandby(), role.readOnly())) {
+            return true;
+        }
+        String found = switch (attrs) {
+            case READ_WRITE -> role.hotStandby() ? "server is in hot standby mode" : "session is read-only";
+            case READ_ONLY -> "session is not read-only";
+            case PRIMARY -> "server is in hot standby mode";
+            default -> "server is not in hot standby mode";
+        };
+        log.warn("backend role does not match client={} user={} backend={} target_session_attrs={} error=\"{}\"",
+                clientAddress, logUser(), endpoint, attrs.libpqName(), found);
+        logLoginFailure("target_session_attrs not matched");
+        fail(ErrorResponse.fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+                "no server matching target_session_attrs=" + attrs.libpqName() + ": " + found,
+                "pgmux has noted this server's role: a new connection tries the backend's other hosts first."));
+        return false;
     }
 
     private void onAuthRequest(ByteBuf frame) throws ProtocolException {
@@ -775,6 +928,11 @@ public final class Session {
             throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid authentication request from backend");
         }
         int code = BackendMessages.authCode(frame);
+        authRequestRelayed = true;
+        if (pendingToBackend != null) {
+            pendingToBackend.release();
+            pendingToBackend = null;
+        }
         if (code == BackendMessages.AUTH_MD5 && renamed) {
             frame.release();
             logLoginFailure("md5 with renamed user");
@@ -817,7 +975,7 @@ public final class Session {
         client.config().setAutoRead(true);
         backend.config().setAutoRead(true);
         log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, logUser(),
-                backendConfig.address(), backendConfig.user());
+                endpoint, backendConfig.user());
     }
 
     // ---------------------------------------------------------------- forwarding
@@ -946,7 +1104,7 @@ public final class Session {
         }
         if (startup != null && last instanceof Forwarding) {
             log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
-                    clientAddress, logUser(), backendConfig.address(),
+                    clientAddress, logUser(), endpoint,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromBackend,
                     reason);
         } else {

@@ -28,11 +28,12 @@ public final class BackendTls {
 
     private final Map<Key, SslContext> contexts = new ConcurrentHashMap<>();
 
-    /** A new handler for a connection to {@code backend}; SNI carries the backend host name. */
-    public SslHandler newHandler(BackendConfig backend, ByteBufAllocator alloc) throws SSLException {
+    /** A new handler for a connection to {@code host} of {@code backend}; SNI carries the host name. */
+    public SslHandler newHandler(BackendConfig backend, BackendConfig.Endpoint host, ByteBufAllocator alloc)
+            throws SSLException {
         boolean verify = backend.sslMode() == SslMode.VERIFY_CA || backend.sslMode() == SslMode.VERIFY_FULL;
         SslContext ctx = context(new Key(verify, verify ? backend.sslRootCert() : null));
-        SslHandler handler = ctx.newHandler(alloc, backend.host(), backend.port());
+        SslHandler handler = ctx.newHandler(alloc, host.host(), host.port());
         if (backend.sslMode() == SslMode.VERIFY_FULL) {
             SSLEngine engine = handler.engine();
             SSLParameters params = engine.getSSLParameters();

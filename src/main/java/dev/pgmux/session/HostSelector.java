@@ -1,0 +1,93 @@
+package dev.pgmux.session;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.BackendConfig.Endpoint;
+import dev.pgmux.TargetSessionAttrs;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The order in which a session tries a backend's hosts, and what pgmux has seen of each host's role.
+ *
+ * <p>With pass-through authentication a session cannot move to another host once the client has answered the
+ * server's password request (a SCRAM exchange cannot be replayed), so {@code target_session_attrs} cannot be
+ * checked the way libpq does, by trying hosts until one fits. Instead every session reports the role its server
+ * announced at the end of startup ({@code in_hot_standby}, {@code default_transaction_read_only}), and later
+ * sessions try hosts that were seen in a fitting role first, hosts not seen (or not recently) next, and hosts seen
+ * in another role last: a role can change (a standby promoted), and the check at the end of startup still decides.
+ */
+public final class HostSelector {
+    /** A role as the server reported it. */
+    public record Role(boolean hotStandby, boolean readOnly) {
+    }
+
+    private record Seen(Role role, long atNanos) {
+    }
+
+    static final int MAX_HOSTS = 100_000;
+
+    private final ConcurrentHashMap<Endpoint, Seen> seen = new ConcurrentHashMap<>();
+    private final AtomicInteger roundRobin = new AtomicInteger();
+    private final long ttlNanos;
+
+    /** @param ttlNanos how long an observed role counts as known */
+    public HostSelector(long ttlNanos) {
+        this.ttlNanos = ttlNanos;
+    }
+
+    /** Remembers the role a server reported. */
+    public void observed(Endpoint host, Role role) {
+        if (seen.size() >= MAX_HOSTS && !seen.containsKey(host)) {
+            long now = System.nanoTime();
+            seen.values().removeIf(s -> now - s.atNanos() > ttlNanos);
+            if (seen.size() >= MAX_HOSTS) {
+                return;
+            }
+        }
+        seen.put(host, new Seen(role, System.nanoTime()));
+    }
+
+    /** The role last seen for a host, or null if none was seen within the TTL. */
+    public Role known(Endpoint host) {
+        Seen s = seen.get(host);
+        return s == null || System.nanoTime() - s.atNanos() > ttlNanos ? null : s.role();
+    }
+
+    /** The backend's hosts in the order to try them. */
+    public List<Endpoint> order(BackendConfig backend) {
+        List<Endpoint> hosts = new ArrayList<>(backend.hosts());
+        if (hosts.size() == 1) {
+            return hosts;
+        }
+        switch (backend.loadBalanceHosts()) {
+            case RANDOM -> Collections.shuffle(hosts, ThreadLocalRandom.current());
+            case ROUND_ROBIN -> Collections.rotate(hosts, -Math.floorMod(roundRobin.getAndIncrement(), hosts.size()));
+            case DISABLE -> {
+            }
+        }
+        TargetSessionAttrs attrs = backend.targetSessionAttrs();
+        if (attrs == TargetSessionAttrs.ANY) {
+            return hosts;
+        }
+        List<Endpoint> preferred = new ArrayList<>();
+        List<Endpoint> unknown = new ArrayList<>();
+        List<Endpoint> other = new ArrayList<>();
+        for (Endpoint h : hosts) {
+            Role r = known(h);
+            if (r == null) {
+                unknown.add(h);
+            } else if (attrs.prefers(r.hotStandby(), r.readOnly())) {
+                preferred.add(h);
+            } else {
+                other.add(h);
+            }
+        }
+        preferred.addAll(unknown);
+        preferred.addAll(other);
+        return preferred;
+    }
+}

@@ -1,0 +1,247 @@
+package dev.pgmux.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.ProxyServer;
+import dev.pgmux.Router;
+import dev.pgmux.TargetSessionAttrs;
+import dev.pgmux.config.ConfigSource;
+import dev.pgmux.config.ServerConfig;
+import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.TestServers;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Backends with several hosts, against real servers: a primary, a hot standby copied from it, and a second
+ * primary. A host that refuses, is stopped, or is refusing new connections while it shuts down is passed over;
+ * {@code target_session_attrs} picks the primary or the standby from what the servers report
+ * ({@code in_hot_standby}); {@code load_balance_hosts} spreads connections. Each test has a proxy of its own, so
+ * that what one proxy has learnt of the hosts' roles does not leak into the next test.
+ */
+class HostListIT {
+    static LocalPostgres primary;
+    static LocalPostgres standby;
+    static LocalPostgres other;
+    ProxyServer proxy;
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void start() {
+        primary = server();
+        standby = primary.standby();
+        other = server();
+    }
+
+    static LocalPostgres server() {
+        return LocalPostgres.builder().version("17").superuserPassword(TestServers.SUPERUSER_PASSWORD)
+                .user(TestServers.ALICE, TestServers.ALICE_PASSWORD, "scram-sha-256").start();
+    }
+
+    @AfterAll
+    static void stop() {
+        for (LocalPostgres pg : new LocalPostgres[] {other, standby, primary}) {
+            if (pg != null) {
+                pg.close();
+            }
+        }
+    }
+
+    @AfterEach
+    void closeProxy() {
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(2));
+        }
+    }
+
+    int proxy(Router router) throws Exception {
+        proxy = new ProxyServer("127.0.0.1:0", router).start();
+        return proxy.port();
+    }
+
+    int proxy(BackendConfig backend) throws Exception {
+        return proxy(dev.pgmux.StaticRouter.of(Map.of(TestServers.ALICE, backend)));
+    }
+
+    static BackendConfig.Builder hosts(LocalPostgres... servers) {
+        BackendConfig.Builder b = BackendConfig.builder();
+        for (LocalPostgres pg : servers) {
+            b.addHost(LocalPostgres.HOST, pg.port());
+        }
+        return b;
+    }
+
+    static Connection connect(int port) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", TestServers.ALICE);
+        p.setProperty("password", TestServers.ALICE_PASSWORD);
+        p.setProperty("sslmode", "disable");
+        p.setProperty("connectTimeout", "20");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
+    }
+
+    /** The port of the server a new connection through the proxy lands on. */
+    static int landsOn(int port) throws SQLException {
+        try (Connection c = connect(port); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select inet_server_port()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    static int deadPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void aHostThatRefusesConnectionsIsPassedOver() throws Exception {
+        int port = proxy(BackendConfig.builder().addHost("127.0.0.1", deadPort())
+                .addHost("no-such-host.invalid", 5432).addHost(LocalPostgres.HOST, primary.port()).build());
+        assertThat(landsOn(port)).isEqualTo(primary.port());
+    }
+
+    @Test
+    void whenEveryHostFailsTheClientGetsOneConnectionFailure() throws Exception {
+        int port = proxy(BackendConfig.builder().addHost("127.0.0.1", deadPort()).addHost("127.0.0.1", deadPort())
+                .build());
+        SQLException e = catchThrowableOfType(SQLException.class, () -> landsOn(port));
+        assertThat(e.getSQLState()).isEqualTo("08006");
+        assertThat(e.getMessage()).contains("could not connect to the backend server");
+    }
+
+    @Test
+    void aStoppedServerFailsOverToTheNextHostAndBack() throws Exception {
+        int port = proxy(hosts(other, primary).build());
+        assertThat(landsOn(port)).isEqualTo(other.port());
+        other.stop();
+        try {
+            assertThat(landsOn(port)).isEqualTo(primary.port());
+        } finally {
+            other.restart();
+        }
+        assertThat(landsOn(port)).isEqualTo(other.port());
+    }
+
+    @Test
+    void aServerThatIsShuttingDownRefusesBeforeAuthenticationAndIsPassedOver() throws Exception {
+        int port = proxy(hosts(other, primary).build());
+        // A smart shutdown waits for this session to end and meanwhile refuses new ones with 57P03 — before
+        // asking for a password, so the client has not taken part yet.
+        try (Connection held = other.connect("postgres", TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
+            other.beginSmartShutdown();
+            assertThat(landsOn(port)).isEqualTo(primary.port());
+            SQLException direct = catchThrowableOfType(SQLException.class,
+                    () -> other.connect("postgres", TestServers.ALICE, TestServers.ALICE_PASSWORD).close());
+            assertThat(direct.getSQLState()).isEqualTo("57P03");
+        } finally {
+            other.restart();
+        }
+        assertThat(landsOn(port)).isEqualTo(other.port());
+    }
+
+    @Test
+    void theLastHostsRefusalReachesTheClientAsTheServerSentIt() throws Exception {
+        int port = proxy(BackendConfig.builder().addHost("127.0.0.1", deadPort())
+                .addHost(LocalPostgres.HOST, other.port()).build());
+        try (Connection held = other.connect("postgres", TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
+            other.beginSmartShutdown();
+            SQLException e = catchThrowableOfType(SQLException.class, () -> landsOn(port));
+            assertThat(e.getSQLState()).isEqualTo("57P03");
+        } finally {
+            other.restart();
+        }
+    }
+
+    @Test
+    void readWriteSkipsTheStandbyOnceItsRoleIsKnown() throws Exception {
+        int port = proxy(hosts(standby, primary).targetSessionAttrs(TargetSessionAttrs.READ_WRITE).build());
+        // Nothing is known of the standby yet, so the first session may reach it, and, having authenticated
+        // there, cannot move: it ends with 08001, as libpq ends when no host fits.
+        SQLException first = catchThrowableOfType(SQLException.class, () -> landsOn(port));
+        assertThat(first.getSQLState()).isEqualTo("08001");
+        assertThat(first.getMessage()).contains("target_session_attrs=read-write", "hot standby");
+        for (int i = 0; i < 5; i++) {
+            assertThat(landsOn(port)).isEqualTo(primary.port());
+        }
+    }
+
+    @Test
+    void standbyAndPreferStandbyFindTheStandby() throws Exception {
+        int port = proxy(hosts(primary, standby).targetSessionAttrs(TargetSessionAttrs.STANDBY).build());
+        SQLException first = catchThrowableOfType(SQLException.class, () -> landsOn(port));
+        assertThat(first.getSQLState()).isEqualTo("08001");
+        assertThat(landsOn(port)).isEqualTo(standby.port());
+        proxy.close(Duration.ofSeconds(2));
+
+        // prefer-standby takes the first host it reaches when it knows no standby, and tries hosts of unknown
+        // role before known primaries, so it soon finds the standby and then stays with it.
+        int prefer = proxy(hosts(primary, standby).targetSessionAttrs(TargetSessionAttrs.PREFER_STANDBY).build());
+        assertThat(landsOn(prefer)).isEqualTo(primary.port());
+        assertThat(landsOn(prefer)).isEqualTo(standby.port());
+        assertThat(landsOn(prefer)).isEqualTo(standby.port());
+    }
+
+    @Test
+    void anyAcceptsTheStandbyAndReadOnlyAcceptsIt() throws Exception {
+        int port = proxy(hosts(standby, primary).build());
+        assertThat(landsOn(port)).isEqualTo(standby.port());
+        proxy.close(Duration.ofSeconds(2));
+        int readOnly = proxy(hosts(standby, primary).targetSessionAttrs(TargetSessionAttrs.READ_ONLY).build());
+        assertThat(landsOn(readOnly)).isEqualTo(standby.port());
+    }
+
+    @Test
+    void roundRobinSpreadsConnectionsOverTheHosts() throws Exception {
+        int port = proxy(hosts(primary, other).loadBalanceHosts(LoadBalanceHosts.ROUND_ROBIN).build());
+        List<Integer> seen = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            seen.add(landsOn(port));
+        }
+        assertThat(seen).containsExactly(primary.port(), other.port(), primary.port(), other.port());
+    }
+
+    @Test
+    void hostsAndTargetSessionAttrsFromTheConfigFile() throws Exception {
+        Path config = dir.resolve("pgmux.yaml");
+        Files.writeString(config, """
+                routes:
+                  alice:
+                    hosts: ["127.0.0.1:%d", "127.0.0.1:%d"]
+                    target_session_attrs: primary
+                """.formatted(standby.port(), primary.port()));
+        ServerConfig c = new ConfigSource(config, Map.of(), List.of()).load();
+        int port = proxy(c.routing().build());
+        catchThrowableOfType(SQLException.class, () -> landsOn(port));
+        assertThat(landsOn(port)).isEqualTo(primary.port());
+        // and the flags' one-line notation
+        BackendConfig b = dev.pgmux.config.BackendSpec.parseBackend(
+                "127.0.0.1:%d,127.0.0.1:%d?target_session_attrs=standby&load_balance_hosts=random"
+                        .formatted(primary.port(), standby.port()));
+        assertThat(b.hosts()).hasSize(2);
+        assertThat(b.targetSessionAttrs()).isEqualTo(TargetSessionAttrs.STANDBY);
+        assertThat(b.loadBalanceHosts()).isEqualTo(LoadBalanceHosts.RANDOM);
+    }
+}
