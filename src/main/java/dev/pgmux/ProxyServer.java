@@ -45,6 +45,7 @@ public final class ProxyServer implements AutoCloseable {
     private Router router;
     private TlsConfig tlsConfig;
     private Limits limits = Limits.DEFAULT;
+    private RoleCheck roleCheck;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
 
@@ -81,6 +82,12 @@ public final class ProxyServer implements AutoCloseable {
         return this;
     }
 
+    /** Credentials to check backend hosts' roles with, for {@link TargetSessionAttrs} (null: none). */
+    public ProxyServer withRoleCheck(RoleCheck roleCheck) {
+        this.roleCheck = roleCheck;
+        return this;
+    }
+
     /** Event loop threads for client and backend connections (default: one per CPU). */
     public ProxyServer withThreads(int threads) {
         if (threads < 1) {
@@ -108,6 +115,7 @@ public final class ProxyServer implements AutoCloseable {
         ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
         routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor);
+        context.roleCheck(roleCheck);
         bossGroup = transport.newGroup(1, "pgmux-accept");
         workerGroup = transport.newGroup(threads, "pgmux-io");
         housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -189,6 +197,14 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = Objects.requireNonNull(limits, "limits");
         if (context != null) {
             context.limits(limits);
+        }
+    }
+
+    /** Replaces the role check credentials for new connections (null: none). */
+    public void roleCheck(RoleCheck roleCheck) {
+        this.roleCheck = roleCheck;
+        if (context != null) {
+            context.roleCheck(roleCheck);
         }
     }
 

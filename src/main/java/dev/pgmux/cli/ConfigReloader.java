@@ -115,6 +115,7 @@ final class ConfigReloader {
         if (diff.limitsChanged()) {
             proxy.limits(next.limits());
         }
+        proxy.roleCheck(next.roleCheck());
         if (nextRouters != null) {
             proxy.router(nextRouters.router());
             Duration routerTimeout = running.limits().routerTimeout().compareTo(next.limits().routerTimeout()) > 0

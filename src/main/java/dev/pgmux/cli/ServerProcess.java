@@ -62,7 +62,8 @@ final class ServerProcess {
             log.error("pgmux cannot start: router: {}", e.getMessage());
             return 1;
         }
-        proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits());
+        proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
+                .withRoleCheck(config.roleCheck());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }

@@ -12,7 +12,11 @@ import java.util.Map;
  * turns it into a {@link ServerConfig}, so that every semantic error can name its key and line.
  */
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
-                 Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute, RouterSection router) {
+                 Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute, RouterSection router,
+                 RoleCheck roleCheck) {
+
+    record RoleCheck(String user, String password, String passwordEnv, String database) {
+    }
 
     record Tls(String cert, String key, Boolean required, String minVersion) {
     }

@@ -2,6 +2,7 @@ package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
+import dev.pgmux.RoleCheck;
 import dev.pgmux.TlsConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,9 +24,17 @@ import java.util.Map;
  * @param routes       user name to backend, in the file's order
  * @param defaultRoute the backend for users without a route, or null
  * @param router       the {@code router:} section, or null
+ * @param roleCheck    credentials to check backend hosts' roles with, or null
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
-                           Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
+                           Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
+                           RoleCheck roleCheck) {
+
+    /** A config without a role check. */
+    public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
+                        Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null);
+    }
 
     public ServerConfig {
         listen = List.copyOf(listen);
@@ -85,6 +94,6 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
-                defaultRoute, router);
+                defaultRoute, router, roleCheck);
     }
 }

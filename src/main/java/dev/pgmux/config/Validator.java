@@ -3,6 +3,7 @@ package dev.pgmux.config;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.RoleCheck;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.routing.BackendTemplate;
@@ -89,7 +90,28 @@ final class Validator {
             error(Key.of("default_route"), "with a default route the router section would never be asked:"
                     + " move the default route into the router (a static router at the end of its chain)");
         }
-        return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router);
+        RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
+        return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck);
+    }
+
+    private RoleCheck roleCheck(Key key, RawConfig.RoleCheck raw) {
+        if (raw.user() == null || raw.user().isBlank()) {
+            error(key.child("user"), "missing: the user pgmux checks backend roles as");
+            return null;
+        }
+        String password = raw.password();
+        if (raw.password() != null && raw.passwordEnv() != null) {
+            error(key.child("password_env"), "give password or password_env, not both");
+            return null;
+        } else if (raw.passwordEnv() != null) {
+            password = environment.get(raw.passwordEnv().strip());
+            if (password == null) {
+                error(key.child("password_env"), "the environment variable " + raw.passwordEnv().strip()
+                        + " is not set");
+                return null;
+            }
+        }
+        return new RoleCheck(raw.user().strip(), password, raw.database());
     }
 
     private List<String> listen(List<String> raw) {

@@ -2,13 +2,21 @@ package dev.pgmux.session;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
+import dev.pgmux.RoleCheck;
 import dev.pgmux.TargetSessionAttrs;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The order in which a session tries a backend's hosts, and what pgmux has seen of each host's role.
@@ -19,8 +27,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * announced at the end of startup ({@code in_hot_standby}, {@code default_transaction_read_only}), and later
  * sessions try hosts that were seen in a fitting role first, hosts not seen (or not recently) next, and hosts seen
  * in another role last: a role can change (a standby promoted), and the check at the end of startup still decides.
+ * With a {@link RoleCheck}, hosts of unknown role are asked before the client is sent anywhere.
  */
 public final class HostSelector {
+    private static final Logger log = LoggerFactory.getLogger(HostSelector.class);
+
     /** A role as the server reported it. */
     public record Role(boolean hotStandby, boolean readOnly) {
     }
@@ -29,8 +40,11 @@ public final class HostSelector {
     }
 
     static final int MAX_HOSTS = 100_000;
+    private static final long PROBE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final ConcurrentHashMap<Endpoint, Seen> seen = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Endpoint, CompletableFuture<Role>> probes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Endpoint, Long> probeFailures = new ConcurrentHashMap<>();
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final long ttlNanos;
 
@@ -57,7 +71,61 @@ public final class HostSelector {
         return s == null || System.nanoTime() - s.atNanos() > ttlNanos ? null : s.role();
     }
 
-    /** The backend's hosts in the order to try them. */
+    /**
+     * The backend's hosts in the order to try them. With a role check, hosts of unknown role are checked first
+     * (all at once, each for at most {@code timeout}); this blocks, so call it off event loops.
+     *
+     * @param check credentials to check hosts' roles with, or null to go by what sessions saw
+     */
+    public List<Endpoint> order(BackendConfig backend, RoleCheck check, Duration timeout) {
+        if (check != null && backend.hosts().size() > 1 && backend.targetSessionAttrs() != TargetSessionAttrs.ANY) {
+            checkUnknown(backend, check, timeout);
+        }
+        return order(backend);
+    }
+
+    private void checkUnknown(BackendConfig backend, RoleCheck check, Duration timeout) {
+        List<CompletableFuture<Role>> pending = new ArrayList<>();
+        for (Endpoint h : backend.hosts()) {
+            Long failed = probeFailures.get(h);
+            if (failed != null && System.nanoTime() - failed < PROBE_RETRY_NANOS) {
+                continue; // a host that just failed its check is not asked again at every login
+            }
+            if (known(h) == null) {
+                pending.add(probes.computeIfAbsent(h, host -> {
+                    CompletableFuture<Role> f = new CompletableFuture<>();
+                    Thread.ofVirtual().name("pgmux-role-check").start(() -> {
+                        try {
+                            Role role = RoleProbe.probe(host, backend, check, timeout);
+                            observed(host, role);
+                            probeFailures.remove(host);
+                            f.complete(role);
+                        } catch (Exception e) {
+                            probeFailures.put(host, System.nanoTime());
+                            log.warn("role check failed backend={} user={} error={}", host, check.user(), e.getMessage());
+                            f.completeExceptionally(e);
+                        } finally {
+                            probes.remove(host, f);
+                        }
+                    });
+                    return f;
+                }));
+            }
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (CompletableFuture<Role> f : pending) {
+            try {
+                f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // unknown it stays: tried after the hosts known to fit
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The backend's hosts in the order to try them, from what is known now. */
     public List<Endpoint> order(BackendConfig backend) {
         List<Endpoint> hosts = new ArrayList<>(backend.hosts());
         if (hosts.size() == 1) {

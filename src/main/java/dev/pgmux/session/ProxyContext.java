@@ -2,6 +2,7 @@ package dev.pgmux.session;
 
 import dev.pgmux.Limits;
 import dev.pgmux.ProxyStats;
+import dev.pgmux.RoleCheck;
 import dev.pgmux.Router;
 import dev.pgmux.cancel.CancelRegistry;
 import dev.pgmux.tls.BackendTls;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ProxyContext {
     private volatile Router router;
     private volatile Limits limits;
+    private volatile RoleCheck roleCheck;
     private volatile ServerTls serverTls;
     private final BackendTls backendTls = new BackendTls();
     private final CancelRegistry cancels = new CancelRegistry();
@@ -59,6 +61,14 @@ public final class ProxyContext {
 
     public void limits(Limits limits) {
         this.limits = limits;
+    }
+
+    public RoleCheck roleCheck() {
+        return roleCheck;
+    }
+
+    public void roleCheck(RoleCheck roleCheck) {
+        this.roleCheck = roleCheck;
     }
 
     public ServerTls serverTls() {

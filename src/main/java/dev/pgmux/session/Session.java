@@ -412,7 +412,7 @@ public final class Session {
         try {
             task = proxy.routerExecutor().submit(() -> {
                 try {
-                    result.complete(resolve(callRouter(router, request), proxy.hostSelector()));
+                    result.complete(resolve(callRouter(router, request), proxy));
                 } catch (Throwable t) {
                     result.completeExceptionally(t);
                 }
@@ -450,8 +450,9 @@ public final class Session {
      * Orders the backend's hosts and resolves them here, on the router's virtual thread: a DNS lookup must not block
      * an event loop. A host that does not resolve is kept (as null) and passed over when its turn comes.
      */
-    private static Routed resolve(BackendConfig backend, HostSelector selector) {
-        List<BackendConfig.Endpoint> hosts = selector.order(backend);
+    private static Routed resolve(BackendConfig backend, ProxyContext proxy) {
+        List<BackendConfig.Endpoint> hosts = proxy.hostSelector().order(backend, proxy.roleCheck(),
+                proxy.limits().backendConnectTimeout());
         List<InetSocketAddress> addresses = new ArrayList<>(hosts.size());
         boolean any = false;
         for (BackendConfig.Endpoint h : hosts) {

@@ -100,7 +100,7 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, default_route, limits, listen, log, router, routes, threads, timeouts, tls)");
+                + "admin_listen, default_route, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
     }
 
     @Test
@@ -124,7 +124,7 @@ class ConfigSourceTest {
                 file() + ":1: listen[1]: address needs host:port, not \"nohost\"",
                 file() + ":2: timeouts.client_login: duration \"15\" needs a unit: 15s, 15ms, 15m",
                 file() + ":3: log.level: must be one of trace, debug, info, warn, error, not \"loud\"",
-                file() + ":5: routes.a.host: missing: every route needs a host",
+                file() + ":5: routes.a.host: missing: every route needs a host (or hosts:)",
                 file() + ":5: routes.a.port: must be between 1 and 65535, not 70000",
                 file() + ":6: routes.b.sslmode: unknown sslmode \"sometimes\" (disable, prefer, require, verify-ca,"
                         + " verify-full)");
@@ -319,14 +319,14 @@ class ConfigSourceTest {
     void theExampleFileIsValidAndDocumentsEverything() throws Exception {
         Path example = Path.of("conf/pgmux.example.yaml");
         ServerConfig c = new ConfigSource(example, Map.of(), List.of()).load();
-        assertThat(c.routes()).hasSize(4);
+        assertThat(c.routes()).hasSize(6);
         String text = Files.readString(example);
         assertThat(ConfigSource.ENVIRONMENT.keySet()).allSatisfy(name -> assertThat(text).contains(name));
         for (Class<?> section : List.of(RawConfig.class, RawConfig.Tls.class, RawConfig.Limits.class,
                 RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class, RawConfig.RouterSection.class,
                 RawConfig.StaticSection.class, RawConfig.PatternSection.class, RawConfig.PatternRule.class,
                 RawConfig.RuleMatch.class, RawConfig.RuleBackend.class, RawConfig.HttpSection.class,
-                RawConfig.PostgresSection.class)) {
+                RawConfig.PostgresSection.class, RawConfig.RoleCheck.class)) {
             for (RecordComponent component : section.getRecordComponents()) {
                 JsonProperty named = component.getAccessor().getAnnotation(JsonProperty.class);
                 String key = named != null ? named.value()

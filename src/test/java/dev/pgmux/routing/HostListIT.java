@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.ProxyServer;
+import dev.pgmux.RoleCheck;
 import dev.pgmux.Router;
+import dev.pgmux.StaticRouter;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
@@ -81,7 +83,7 @@ class HostListIT {
     }
 
     int proxy(BackendConfig backend) throws Exception {
-        return proxy(dev.pgmux.StaticRouter.of(Map.of(TestServers.ALICE, backend)));
+        return proxy(StaticRouter.of(Map.of(TestServers.ALICE, backend)));
     }
 
     static BackendConfig.Builder hosts(LocalPostgres... servers) {
@@ -224,6 +226,31 @@ class HostListIT {
     }
 
     @Test
+    void withARoleCheckEvenTheFirstSessionLandsOnAFittingHost() throws Exception {
+        RoleCheck check = new RoleCheck(TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD, null);
+        proxy = new ProxyServer("127.0.0.1:0", StaticRouter.of(Map.of(TestServers.ALICE,
+                hosts(standby, primary).targetSessionAttrs(TargetSessionAttrs.READ_WRITE).build())))
+                .withRoleCheck(check).start();
+        assertThat(landsOn(proxy.port())).isEqualTo(primary.port());
+        proxy.close(Duration.ofSeconds(2));
+        proxy = new ProxyServer("127.0.0.1:0", StaticRouter.of(Map.of(TestServers.ALICE,
+                hosts(primary, standby).targetSessionAttrs(TargetSessionAttrs.STANDBY).build())))
+                .withRoleCheck(check).start();
+        assertThat(landsOn(proxy.port())).isEqualTo(standby.port());
+    }
+
+    @Test
+    void aRoleCheckThatCannotLogInLeavesTheRoleToTheSessions() throws Exception {
+        proxy = new ProxyServer("127.0.0.1:0", StaticRouter.of(Map.of(TestServers.ALICE,
+                hosts(standby, primary).targetSessionAttrs(TargetSessionAttrs.READ_WRITE).build())))
+                .withRoleCheck(new RoleCheck(TestServers.SUPERUSER, "wrong password", null))
+                .start();
+        SQLException first = catchThrowableOfType(SQLException.class, () -> landsOn(proxy.port()));
+        assertThat(first.getSQLState()).isEqualTo("08001");
+        assertThat(landsOn(proxy.port())).isEqualTo(primary.port());
+    }
+
+    @Test
     void hostsAndTargetSessionAttrsFromTheConfigFile() throws Exception {
         Path config = dir.resolve("pgmux.yaml");
         Files.writeString(config, """
@@ -231,11 +258,14 @@ class HostListIT {
                   alice:
                     hosts: ["127.0.0.1:%d", "127.0.0.1:%d"]
                     target_session_attrs: primary
+                role_check:
+                  user: postgres
+                  password_env: CHECK_PASSWORD
                 """.formatted(standby.port(), primary.port()));
-        ServerConfig c = new ConfigSource(config, Map.of(), List.of()).load();
-        int port = proxy(c.routing().build());
-        catchThrowableOfType(SQLException.class, () -> landsOn(port));
-        assertThat(landsOn(port)).isEqualTo(primary.port());
+        ServerConfig c = new ConfigSource(config, Map.of("CHECK_PASSWORD", TestServers.SUPERUSER_PASSWORD), List.of())
+                .load();
+        proxy = new ProxyServer("127.0.0.1:0", c.routing().build()).withRoleCheck(c.roleCheck()).start();
+        assertThat(landsOn(proxy.port())).isEqualTo(primary.port());
         // and the flags' one-line notation
         BackendConfig b = dev.pgmux.config.BackendSpec.parseBackend(
                 "127.0.0.1:%d,127.0.0.1:%d?target_session_attrs=standby&load_balance_hosts=random"
