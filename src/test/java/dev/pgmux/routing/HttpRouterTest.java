@@ -164,6 +164,25 @@ class HttpRouterTest {
     }
 
     @Test
+    void anAnswerMayListSeveralHostsWithTheirRoles() throws Exception {
+        service = r -> Reply.ok("""
+                {"hosts": ["pg-a.internal", "pg-b.internal:5433", "[fd00::7]"], "port": 6432,
+                 "target_session_attrs": "read-write", "load_balance_hosts": "round-robin"}
+                """);
+        router = builder().build();
+        BackendConfig b = router.route(request("ann"));
+        assertThat(b.hosts()).containsExactly(new BackendConfig.Endpoint("pg-a.internal", 6432),
+                new BackendConfig.Endpoint("pg-b.internal", 5433), new BackendConfig.Endpoint("fd00::7", 6432));
+        assertThat(b.targetSessionAttrs()).isEqualTo(dev.pgmux.TargetSessionAttrs.READ_WRITE);
+        assertThat(b.loadBalanceHosts()).isEqualTo(dev.pgmux.LoadBalanceHosts.ROUND_ROBIN);
+
+        service = r -> Reply.ok("{\"hosts\": [\"pg-a:5432\"], \"target_session_attrs\": \"sometimes\"}");
+        router = builder().build();
+        assertThat(catchThrowableOfType(RoutingException.class, () -> router.route(request("bob"))))
+                .hasMessage("routing service unavailable");
+    }
+
+    @Test
     void absentFieldsAreLeftOutAndTheUrlMayHaveAQuery() throws Exception {
         router = HttpRouter.builder().url("http://127.0.0.1:" + server.getAddress().getPort() + "/route?region=eu")
                 .build();
