@@ -1,12 +1,23 @@
 package dev.pgmux;
 
 /**
- * A snapshot of a {@link ProxyServer}'s connection counters.
+ * A snapshot of a {@link ProxyServer}'s counters, all since start except {@code current}.
  *
- * @param current  client connections open now
- * @param accepted client connections accepted since start
- * @param rejected connections refused by a limit, a routing error, TLS policy or a protocol error
- * @param cancels  cancel requests received
+ * @param current                client connections open now
+ * @param accepted               client connections accepted
+ * @param rejected               connections refused by a limit, a routing error, TLS policy, a protocol error or a
+ *                               backend that could not be reached
+ * @param cancels                cancel requests received
+ * @param sessions               sessions that reached the backend and finished logging in
+ * @param backendConnectFailures attempts to reach a backend host that failed (one per host tried)
+ * @param bytesFromClients       bytes relayed from clients to backends once sessions were established
+ * @param bytesToClients         bytes relayed from backends to clients once sessions were established
  */
-public record ProxyStats(long current, long accepted, long rejected, long cancels) {
+public record ProxyStats(long current, long accepted, long rejected, long cancels, long sessions,
+                         long backendConnectFailures, long bytesFromClients, long bytesToClients) {
+
+    /** Connection counters only. */
+    public ProxyStats(long current, long accepted, long rejected, long cancels) {
+        this(current, accepted, rejected, cancels, 0, 0, 0, 0);
+    }
 }

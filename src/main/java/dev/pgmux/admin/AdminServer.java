@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The admin HTTP endpoints, on the JDK's own HTTP server (no dependency, and nothing here runs on the proxy's
@@ -18,7 +19,8 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code GET /healthz}: 200 {@code ok} as long as the process runs (liveness).</li>
  *   <li>{@code GET /readyz}: 200 {@code ready} while the proxy accepts connections and has routes; 503 before
  *       that and while it shuts down, so that a load balancer stops sending clients before the listener closes.</li>
- *   <li>Anything else: 404. {@code /metrics} will live here too.</li>
+ *   <li>{@code GET /metrics}: counters in the Prometheus text format (see {@link Metrics}).</li>
+ *   <li>Anything else: 404.</li>
  * </ul>
  */
 public final class AdminServer implements AutoCloseable {
@@ -30,12 +32,19 @@ public final class AdminServer implements AutoCloseable {
         this.executor = executor;
     }
 
+    /** An admin server without {@code /metrics}. */
+    public static AdminServer start(InetSocketAddress address, BooleanSupplier ready) throws IOException {
+        return start(address, ready, null);
+    }
+
     /**
      * Binds {@code address} and serves until {@link #close()}.
      *
-     * @param ready whether {@code /readyz} answers 200; called on each request, so it must be cheap
+     * @param ready   whether {@code /readyz} answers 200; called on each request, so it must be cheap
+     * @param metrics the {@code /metrics} text, or null for none (404)
      */
-    public static AdminServer start(InetSocketAddress address, BooleanSupplier ready) throws IOException {
+    public static AdminServer start(InetSocketAddress address, BooleanSupplier ready, Supplier<String> metrics)
+            throws IOException {
         HttpServer server;
         try {
             server = HttpServer.create(address, 64);
@@ -55,6 +64,13 @@ public final class AdminServer implements AutoCloseable {
                             respond(exchange, 503, "not ready");
                         }
                     }
+                    case "/metrics" -> {
+                        if (metrics == null) {
+                            respond(exchange, 404, "not found");
+                        } else {
+                            respond(exchange, 200, metrics.get(), Metrics.CONTENT_TYPE);
+                        }
+                    }
                     default -> respond(exchange, 404, "not found");
                 }
             }
@@ -69,14 +85,19 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private static void respond(HttpExchange exchange, int status, String text) throws IOException {
+        respond(exchange, status, text + "\n", "text/plain; charset=utf-8");
+    }
+
+    private static void respond(HttpExchange exchange, int status, String text, String contentType) throws IOException {
         String method = exchange.getRequestMethod();
         if (!method.equals("GET") && !method.equals("HEAD")) {
             exchange.getResponseHeaders().set("Allow", "GET, HEAD");
             status = 405;
-            text = "method not allowed";
+            text = "method not allowed\n";
+            contentType = "text/plain; charset=utf-8";
         }
-        byte[] body = (text + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         if (method.equals("HEAD")) {
             exchange.sendResponseHeaders(status, -1);

@@ -2,6 +2,7 @@ package dev.pgmux.cli;
 
 import dev.pgmux.ProxyServer;
 import dev.pgmux.admin.AdminServer;
+import dev.pgmux.admin.Metrics;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.Durations;
 import dev.pgmux.config.ServerConfig;
@@ -80,7 +81,9 @@ final class ServerProcess {
         AdminServer admin = null;
         if (config.adminListen() != null) {
             try {
-                admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready);
+                ProxyServer server = proxy;
+                admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
+                        () -> Metrics.format(server.stats(), Main.version()));
             } catch (IOException | IllegalArgumentException e) {
                 log.error("pgmux cannot start: {}", e.getMessage());
                 proxy.close(Duration.ZERO);

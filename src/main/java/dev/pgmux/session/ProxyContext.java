@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What all sessions of one proxy share: configuration (swappable while running, for reloads), the cancel
@@ -36,6 +37,10 @@ public final class ProxyContext {
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong cancelCount = new AtomicLong();
+    private final AtomicLong established = new AtomicLong();
+    private final AtomicLong connectFailures = new AtomicLong();
+    private final LongAdder bytesFromClients = new LongAdder();
+    private final LongAdder bytesToClients = new LongAdder();
     private volatile boolean draining;
 
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
@@ -113,7 +118,8 @@ public final class ProxyContext {
     }
 
     public ProxyStats stats() {
-        return new ProxyStats(current.get(), accepted.get(), rejected.get(), cancelCount.get());
+        return new ProxyStats(current.get(), accepted.get(), rejected.get(), cancelCount.get(), established.get(),
+                connectFailures.get(), bytesFromClients.sum(), bytesToClients.sum());
     }
 
     /** Counts a new connection; returns the number from the same address, this one included. */
@@ -136,6 +142,22 @@ public final class ProxyContext {
 
     void rejected() {
         rejected.incrementAndGet();
+    }
+
+    void established() {
+        established.incrementAndGet();
+    }
+
+    void backendConnectFailed() {
+        connectFailures.incrementAndGet();
+    }
+
+    void fromClient(int bytes) {
+        bytesFromClients.add(bytes);
+    }
+
+    void toClient(int bytes) {
+        bytesToClients.add(bytes);
     }
 
     void cancelReceived() {

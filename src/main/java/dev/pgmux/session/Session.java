@@ -524,6 +524,7 @@ public final class Session {
      */
     private void connectNextHost(String why) {
         if (why != null) {
+            proxy.backendConnectFailed();
             log.warn("backend connection failed client={} user={} backend={} error={}{}", clientAddress, logUser(),
                     endpoint, why, hostIndex + 1 < hosts.size() ? "; trying the next host" : "");
         }
@@ -548,6 +549,7 @@ public final class Session {
                 connect();
                 return;
             }
+            proxy.backendConnectFailed();
             log.warn("backend host unknown client={} user={} backend={}", clientAddress, logUser(), endpoint);
         }
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
@@ -653,6 +655,7 @@ public final class Session {
             connectNextHost(why);
             return;
         }
+        proxy.backendConnectFailed();
         log.warn("backend connection failed client={} user={} backend={} error={}", clientAddress, logUser(),
                 endpoint, why);
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
@@ -966,6 +969,7 @@ public final class Session {
 
     private void startForwarding() {
         state = new Forwarding();
+        proxy.established();
         if (loginTimeout != null) {
             loginTimeout.cancel(false);
         }
@@ -982,13 +986,17 @@ public final class Session {
     // ---------------------------------------------------------------- forwarding
 
     private void toBackend(ByteBuf in) {
-        bytesFromClient += in.readableBytes();
+        int n = in.readableBytes();
+        bytesFromClient += n;
+        proxy.fromClient(n);
         backend.write(in, backend.voidPromise());
     }
 
     private void toClient(ByteBuf in) {
         fromBackend.scan(in);
-        bytesFromBackend += in.readableBytes();
+        int n = in.readableBytes();
+        bytesFromBackend += n;
+        proxy.toClient(n);
         client.write(in, client.voidPromise());
     }
 

@@ -2,6 +2,7 @@ package dev.pgmux.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgmux.ProxyStats;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,7 +20,8 @@ class AdminServerTest {
 
     @BeforeEach
     void start() throws Exception {
-        admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), ready::get);
+        admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), ready::get,
+                () -> Metrics.format(new ProxyStats(3, 10, 2, 1, 7, 4, 1000, 2000), "1.2\"3"));
     }
 
     @AfterEach
@@ -45,8 +47,23 @@ class AdminServerTest {
     }
 
     @Test
+    void metricsInThePrometheusTextFormat() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).contains(Metrics.CONTENT_TYPE);
+        assertThat(r.body()).contains("# TYPE pgmux_client_connections gauge\npgmux_client_connections 3\n",
+                "\npgmux_client_connections_accepted_total 10\n", "\npgmux_client_connections_rejected_total 2\n",
+                "\npgmux_cancel_requests_total 1\n", "\npgmux_sessions_established_total 7\n",
+                "\npgmux_backend_connect_failures_total 4\n", "\npgmux_client_received_bytes_total 1000\n",
+                "\npgmux_client_sent_bytes_total 2000\n", "pgmux_build_info{version=\"1.2\\\"3\"} 1\n");
+        // every sample line is NAME VALUE or NAME{LABELS} VALUE; every other line a HELP or TYPE comment
+        assertThat(r.body().lines()).allMatch(l -> l.matches("# (HELP|TYPE) pgmux_[a-z_]+ .+")
+                || l.matches("pgmux_[a-z_]+(\\{[a-z]+=\"(?:[^\"\\\\]|\\\\.)*\"})? [0-9]+"));
+    }
+
+    @Test
     void otherPathsAndMethods() throws Exception {
-        assertThat(get("/metrics")).isEqualTo("404 not found\n");
         assertThat(get("/healthz/extra")).isEqualTo("404 not found\n");
         HttpResponse<String> post = http.send(HttpRequest.newBuilder(uri("/healthz"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
