@@ -66,7 +66,7 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
 
     /** A route whose texts may hold {@code {group}} placeholders, the port too. */
     record RuleBackend(String host, String port, String user, String database, String sslmode, String sslrootcert,
-                       Map<String, String> parameters) {
+                       String targetSessionAttrs, String loadBalanceHosts, Map<String, String> parameters) {
     }
 
     record HttpSection(String url, String method, String timeout, String cacheTtl, String negativeTtl,

@@ -420,11 +420,16 @@ final class Validator {
         }
         SslMode sslMode = raw.sslmode() == null ? SslMode.DISABLE : check(key.child("sslmode"), raw.sslmode(), SslMode::parse);
         Path rootCert = raw.sslrootcert() == null ? null : readableFile(key.child("sslrootcert"), raw.sslrootcert());
+        TargetSessionAttrs attrs = raw.targetSessionAttrs() == null ? null
+                : check(key.child("target_session_attrs"), raw.targetSessionAttrs(), TargetSessionAttrs::parse);
+        LoadBalanceHosts balance = raw.loadBalanceHosts() == null ? null
+                : check(key.child("load_balance_hosts"), raw.loadBalanceHosts(), LoadBalanceHosts::parse);
         if (errors.size() > errorsBefore) {
             return null;
         }
         BackendTemplate.Builder b = BackendTemplate.builder().host(raw.host().strip()).port(raw.port())
-                .user(raw.user()).database(raw.database()).sslMode(sslMode).sslRootCert(rootCert);
+                .user(raw.user()).database(raw.database()).sslMode(sslMode).sslRootCert(rootCert)
+                .targetSessionAttrs(attrs).loadBalanceHosts(balance);
         if (raw.parameters() != null) {
             raw.parameters().forEach((name, value) -> b.parameter(name, value == null ? "" : value));
         }

@@ -1,7 +1,9 @@
 package dev.pgmux.routing;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
+import dev.pgmux.TargetSessionAttrs;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -24,9 +26,12 @@ import java.util.regex.Pattern;
  * @param parameters  extra startup parameters; their values may hold placeholders
  * @param sslMode     TLS toward the backend
  * @param sslRootCert CA certificates for {@code verify-ca}/{@code verify-full}, or null
+ * @param targetSessionAttrs which of several hosts fit (see {@link BackendConfig#targetSessionAttrs()})
+ * @param loadBalanceHosts   the order several hosts are tried in
  */
 public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
-                              SslMode sslMode, Path sslRootCert) {
+                              SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                              LoadBalanceHosts loadBalanceHosts) {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
 
     public BackendTemplate {
@@ -40,6 +45,14 @@ public record BackendTemplate(String host, String port, String user, String data
         }
         parameters = parameters == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
         sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
+        targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
+        loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
+    }
+
+    /** A template for a backend whose hosts may have any role. */
+    public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
+                           SslMode sslMode, Path sslRootCert) {
+        this(host, port, user, database, parameters, sslMode, sslRootCert, null, null);
     }
 
     public static Builder builder() {
@@ -77,14 +90,35 @@ public record BackendTemplate(String host, String port, String user, String data
      */
     public BackendConfig expand(Map<String, String> values) {
         BackendConfig.Builder b = BackendConfig.builder()
-                .host(fill(host, values))
+                .host(fillHosts(values))
                 .port(checkPort(fill(port, values)))
                 .user(emptyToNull(fill(user, values)))
                 .database(emptyToNull(fill(database, values)))
                 .sslMode(sslMode)
-                .sslRootCert(sslRootCert);
+                .sslRootCert(sslRootCert)
+                .targetSessionAttrs(targetSessionAttrs)
+                .loadBalanceHosts(loadBalanceHosts);
         parameters.forEach((name, value) -> b.parameter(name, fill(value, values)));
         return b.build();
+    }
+
+    /**
+     * The host, or a comma-separated host list, filled in part by part: a value with a comma in it (from a client's
+     * user name, say) must not add hosts of its own.
+     */
+    private String fillHosts(Map<String, String> values) {
+        if (host.indexOf('{') < 0) {
+            return host;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String part : host.split(",", -1)) {
+            String filled = fill(part, values);
+            if (filled.indexOf(',') >= 0) {
+                throw new IllegalArgumentException("a placeholder value in the host has a comma: \"" + filled + "\"");
+            }
+            sb.append(sb.isEmpty() ? "" : ",").append(filled);
+        }
+        return sb.toString();
     }
 
     private static String fill(String text, Map<String, String> values) {
@@ -126,7 +160,10 @@ public record BackendTemplate(String host, String port, String user, String data
         private final Map<String, String> parameters = new LinkedHashMap<>();
         private SslMode sslMode;
         private Path sslRootCert;
+        private TargetSessionAttrs targetSessionAttrs;
+        private LoadBalanceHosts loadBalanceHosts;
 
+        /** The host, with placeholders; a comma-separated list gives several hosts. */
         public Builder host(String host) {
             this.host = host;
             return this;
@@ -168,8 +205,19 @@ public record BackendTemplate(String host, String port, String user, String data
             return this;
         }
 
+        public Builder targetSessionAttrs(TargetSessionAttrs targetSessionAttrs) {
+            this.targetSessionAttrs = targetSessionAttrs;
+            return this;
+        }
+
+        public Builder loadBalanceHosts(LoadBalanceHosts loadBalanceHosts) {
+            this.loadBalanceHosts = loadBalanceHosts;
+            return this;
+        }
+
         public BackendTemplate build() {
-            return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert);
+            return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert,
+                    targetSessionAttrs, loadBalanceHosts);
         }
     }
 }

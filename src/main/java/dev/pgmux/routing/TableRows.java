@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
+import dev.pgmux.TargetSessionAttrs;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
@@ -65,7 +67,8 @@ final class TableRows {
                 Integer port = rs.wasNull() ? null : portValue; // before any other get: wasNull is about the last
                 routes.put(user, backend(rs.getString(columns.get("host")), port,
                         text(rs, columns, "backend_user"), text(rs, columns, "database"),
-                        text(rs, columns, "sslmode"), text(rs, columns, "parameters")));
+                        text(rs, columns, "sslmode"), text(rs, columns, "parameters"),
+                        text(rs, columns, "target_session_attrs"), text(rs, columns, "load_balance_hosts")));
             } catch (IllegalArgumentException | SQLException e) {
                 rejected.put(user, e.getMessage());
             }
@@ -86,6 +89,12 @@ final class TableRows {
      */
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson) {
+        return backend(host, port, backendUser, database, sslmode, parametersJson, null, null);
+    }
+
+    /** As above, with the columns for several hosts ({@code host} may be a comma-separated list). */
+    static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
+                                 String parametersJson, String targetSessionAttrs, String loadBalanceHosts) {
         if (host == null || host.isBlank()) {
             throw new IllegalArgumentException("host is empty");
         }
@@ -98,6 +107,12 @@ final class TableRows {
             b.sslMode(SslMode.parse(sslmode));
         }
         parameters(parametersJson).forEach(b::parameter);
+        if (targetSessionAttrs != null && !targetSessionAttrs.isBlank()) {
+            b.targetSessionAttrs(TargetSessionAttrs.parse(targetSessionAttrs));
+        }
+        if (loadBalanceHosts != null && !loadBalanceHosts.isBlank()) {
+            b.loadBalanceHosts(LoadBalanceHosts.parse(loadBalanceHosts));
+        }
         return b.build(); // checks the port range
     }
 

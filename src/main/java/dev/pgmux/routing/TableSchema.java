@@ -48,6 +48,9 @@ final class TableSchema {
         c.put("sslmode", "text CHECK (sslmode IN ('disable', 'allow', 'prefer', 'require', 'verify-ca',"
                 + " 'verify-full'))");
         c.put("parameters", "jsonb CHECK (jsonb_typeof(parameters) = 'object')");
+        c.put("target_session_attrs", "text CHECK (target_session_attrs IN ('any', 'read-write', 'read-only',"
+                + " 'primary', 'standby', 'prefer-standby'))");
+        c.put("load_balance_hosts", "text CHECK (load_balance_hosts IN ('disable', 'random', 'round-robin'))");
         c.put("updated_at", "timestamptz NOT NULL DEFAULT now()");
         return c;
     }

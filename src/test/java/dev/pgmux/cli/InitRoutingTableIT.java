@@ -69,7 +69,8 @@ class InitRoutingTableIT {
         assertThat(query("SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', '"
                 + " ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'fresh_routes'"))
                 .isEqualTo("username text NO, host text NO, port integer NO, backend_user text YES, database text YES,"
-                        + " sslmode text YES, parameters jsonb YES, updated_at timestamp with time zone NO");
+                        + " sslmode text YES, parameters jsonb YES, target_session_attrs text YES,"
+                        + " load_balance_hosts text YES, updated_at timestamp with time zone NO");
 
         try (Connection listener = superuser(); Connection writer = superuser();
              Statement listen = listener.createStatement(); Statement write = writer.createStatement()) {
@@ -87,7 +88,7 @@ class InitRoutingTableIT {
         assertThat(query("SELECT updated_at > now() - interval '1 minute' FROM fresh_routes WHERE username = 'bob'"))
                 .as("updated_at set by the UPDATE trigger").isEqualTo("t");
         assertThat(query("SELECT count(*) FROM pg_constraint WHERE conrelid = 'fresh_routes'::regclass"
-                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("7");
+                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("9");
     }
 
     @Test

@@ -54,6 +54,20 @@ class PatternRouterTest {
     }
 
     @Test
+    void aHostListIsFilledPartByPartAndAValueCannotAddHosts() throws Exception {
+        PatternRouter router = PatternRouter.builder()
+                .rule(PatternRouter.Rule.named("pair").user("(?<t>.+)")
+                        .to(BackendTemplate.builder().host("{t}-a.internal,{t}-b.internal:6432").port(5432)
+                                .targetSessionAttrs(dev.pgmux.TargetSessionAttrs.READ_WRITE)))
+                .build();
+        BackendConfig b = router.route(request("acme", "app", null));
+        assertThat(b.hosts()).containsExactly(new BackendConfig.Endpoint("acme-a.internal", 5432),
+                new BackendConfig.Endpoint("acme-b.internal", 6432));
+        assertThat(b.targetSessionAttrs()).isEqualTo(dev.pgmux.TargetSessionAttrs.READ_WRITE);
+        assertThat(noRoute(router, request("x,evil.example.com:5432,y", "app", null))).isNotNull();
+    }
+
+    @Test
     void theWholeValueMustMatch() {
         assertThat(noRoute(LABS, request("ada_lab7x", "postgres", null))).isEqualTo("no route for user \"ada_lab7x\"");
         assertThat(noRoute(LABS, request("whoever", "app", "acme.db.example.com.evil.org"))).isNotNull();

@@ -107,6 +107,13 @@ class PostgresTableRouterTest {
 
     @Test
     void rowsThatCannotBeRoutesSayWhy() {
+        BackendConfig several = TableRows.backend("db1,db2:5433", 5432, null, null, null, null, "read-write", "random");
+        assertThat(several.hosts()).containsExactly(new BackendConfig.Endpoint("db1", 5432),
+                new BackendConfig.Endpoint("db2", 5433));
+        assertThat(several.targetSessionAttrs()).isEqualTo(dev.pgmux.TargetSessionAttrs.READ_WRITE);
+        assertThat(several.loadBalanceHosts()).isEqualTo(dev.pgmux.LoadBalanceHosts.RANDOM);
+        assertThatThrownBy(() -> TableRows.backend("h", 1, null, null, null, null, "writable", null))
+                .hasMessageContaining("target_session_attrs");
         assertThatThrownBy(() -> TableRows.backend(" ", 5432, null, null, null, null)).hasMessage("host is empty");
         assertThatThrownBy(() -> TableRows.backend("h", 0, null, null, null, null)).hasMessageContaining("port");
         assertThatThrownBy(() -> TableRows.backend("h", 1, null, null, "sometimes", null))
@@ -123,7 +130,7 @@ class PostgresTableRouterTest {
     void schemaHasTheDocumentedColumnsAndTriggers() {
         TableName t = TableName.parse("pgmux_routes");
         assertThat(TableSchema.COLUMNS.keySet()).containsExactly("username", "host", "port", "backend_user",
-                "database", "sslmode", "parameters", "updated_at");
+                "database", "sslmode", "parameters", "target_session_attrs", "load_balance_hosts", "updated_at");
         assertThat(TableSchema.createTable(t)).startsWith("CREATE TABLE IF NOT EXISTS \"pgmux_routes\" (")
                 .contains("username text PRIMARY KEY").contains("port integer NOT NULL DEFAULT 5432");
         assertThat(TableSchema.notifyBody(t)).contains("pg_notify('pgmux_routes', TG_OP)");
