@@ -10,7 +10,7 @@ package dev.pgmux;
  * @param cancels                cancel requests received
  * @param sessions               sessions that reached the backend and finished logging in
  * @param backendConnectFailures attempts to reach a backend host that failed (one per host tried)
- * @param bytesFromClients       bytes relayed from clients to backends once sessions were established
+ * @param bytesFromClients       bytes relayed from clients to backends after their startup messages
  * @param bytesToClients         bytes relayed from backends to clients once sessions were established
  */
 public record ProxyStats(long current, long accepted, long rejected, long cancels, long sessions,

@@ -24,9 +24,9 @@ public final class Metrics {
                 "Attempts to reach a backend host that failed (one per host tried).", stats.backendConnectFailures());
         metric(sb, "pgmux_cancel_requests_total", "counter", "Cancel requests received.", stats.cancels());
         metric(sb, "pgmux_client_received_bytes_total", "counter",
-                "Bytes relayed from clients to backends in established sessions.", stats.bytesFromClients());
+                "Bytes relayed from clients to backends after their startup messages.", stats.bytesFromClients());
         metric(sb, "pgmux_client_sent_bytes_total", "counter",
-                "Bytes relayed from backends to clients in established sessions.", stats.bytesToClients());
+                "Bytes relayed from backends to clients once sessions were established.", stats.bytesToClients());
         sb.append("# HELP pgmux_build_info pgmux version.\n# TYPE pgmux_build_info gauge\n")
                 .append("pgmux_build_info{version=\"").append(escape(version)).append("\"} 1\n");
         return sb.toString();
