@@ -18,7 +18,9 @@ import java.util.stream.Stream;
  *   <li>a CA ({@code ca.crt}, {@code ca.key});</li>
  *   <li>a server certificate signed by that CA for {@code localhost}, with SAN {@code DNS:localhost,
  *       DNS:*.localhost, IP:127.0.0.1} ({@code server.crt}, {@code server.key});</li>
- *   <li>an unrelated self-signed certificate for wrong-CA tests ({@code other.crt}, {@code other.key}).</li>
+ *   <li>an unrelated self-signed certificate for wrong-CA tests ({@code other.crt}, {@code other.key});</li>
+ *   <li>a certificate like the server's, signed by the CA, that expired a day ago ({@code expired.crt}, with
+ *       {@code server.key}).</li>
  * </ul>
  * Keys are unencrypted PKCS#8 PEM ({@code BEGIN PRIVATE KEY}), which both OpenSSL and Netty read.
  * Certificates are world-readable so that a PostgreSQL running as {@code nobody} (the JVM being root) can
@@ -50,6 +52,11 @@ public final class TestCerts {
 
     public static Path serverKey() {
         return dir().resolve("server.key");
+    }
+
+    /** Signed by the CA, names as {@link #serverCert()}, key {@link #serverKey()}, but past its notAfter date. */
+    public static Path expiredCert() {
+        return dir().resolve("expired.crt");
     }
 
     public static Path otherCert() {
@@ -100,10 +107,13 @@ public final class TestCerts {
                     "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr");
             openssl(dir, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "2",
                     "-days", "3650", "-extfile", "certs.cnf", "-extensions", "server_ext", "-out", "server.crt");
+            // Negative days: notAfter a day before notBefore (now), so the certificate is expired from the start.
+            openssl(dir, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "3",
+                    "-days", "-1", "-extfile", "certs.cnf", "-extensions", "server_ext", "-out", "expired.crt");
             // Same subject and names as the server certificate: only the issuer is wrong.
             openssl(dir, "req", "-new", "-x509", "-config", "certs.cnf", "-extensions", "other_ext",
                     "-key", "other.key", "-subj", "/CN=localhost", "-days", "3650", "-out", "other.crt");
-            for (String cert : List.of("ca.crt", "server.crt", "other.crt")) {
+            for (String cert : List.of("ca.crt", "server.crt", "other.crt", "expired.crt")) {
                 Files.setPosixFilePermissions(dir.resolve(cert), PosixFilePermissions.fromString("rw-r--r--"));
             }
             for (String key : List.of("ca.key", "server.key", "other.key")) {
