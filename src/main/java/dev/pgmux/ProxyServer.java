@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -46,6 +48,7 @@ public final class ProxyServer implements AutoCloseable {
     private TlsConfig tlsConfig;
     private Limits limits = Limits.DEFAULT;
     private RoleCheck roleCheck;
+    private Cluster cluster;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
 
@@ -88,6 +91,15 @@ public final class ProxyServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Makes this instance one of several behind a load balancer: its cancel keys carry its id, and cancel requests
+     * for the other instances' keys are passed on to them (see {@link Cluster}).
+     */
+    public ProxyServer withCluster(Cluster cluster) {
+        this.cluster = cluster;
+        return this;
+    }
+
     /** Event loop threads for client and backend connections (default: one per CPU). */
     public ProxyServer withThreads(int threads) {
         if (threads < 1) {
@@ -114,8 +126,12 @@ public final class ProxyServer implements AutoCloseable {
         }
         ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
         routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
-        context = new ProxyContext(router, limits, serverTls, transport, routerExecutor);
+        context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
+                cluster == null ? 0 : cluster.instanceId());
         context.roleCheck(roleCheck);
+        if (cluster != null) {
+            context.peers(resolvePeers(cluster));
+        }
         bossGroup = transport.newGroup(1, "pgmux-accept");
         workerGroup = transport.newGroup(threads, "pgmux-io");
         housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -198,6 +214,43 @@ public final class ProxyServer implements AutoCloseable {
         if (context != null) {
             context.limits(limits);
         }
+    }
+
+    /**
+     * Replaces the cluster's peer addresses. The instance id is part of the keys already handed out, so it cannot
+     * change while running.
+     *
+     * @throws IllegalArgumentException if the instance id differs from the running one
+     */
+    public void cluster(Cluster cluster) {
+        int running = this.cluster == null ? 0 : this.cluster.instanceId();
+        int next = cluster == null ? 0 : cluster.instanceId();
+        if (context != null && running != next) {
+            throw new IllegalArgumentException("the instance id applies only at start (running: " + running
+                    + ", new: " + next + ")");
+        }
+        this.cluster = cluster;
+        if (context != null) {
+            context.peers(cluster == null ? Map.of() : resolvePeers(cluster));
+        }
+    }
+
+    /** Resolves the peers' addresses now, so that a cancel request never waits for DNS; unknown names are left out. */
+    private static Map<Integer, InetSocketAddress> resolvePeers(Cluster cluster) {
+        Map<Integer, InetSocketAddress> peers = new HashMap<>();
+        cluster.peers().forEach((id, address) -> {
+            if (id == cluster.instanceId()) {
+                return;
+            }
+            BackendConfig.Endpoint e = BackendConfig.Endpoint.parse(address, 5432);
+            InetSocketAddress resolved = new InetSocketAddress(e.host(), e.port());
+            if (resolved.isUnresolved()) {
+                log.warn("cluster peer {} address {} does not resolve: its cancel requests are dropped", id, address);
+            } else {
+                peers.put(id, resolved);
+            }
+        });
+        return peers;
     }
 
     /** Replaces the role check credentials for new connections (null: none). */

@@ -10,7 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link SecureRandom}; the process id is the map key and the secret is compared in constant time, so a wrong
  * secret and an unknown id are equally silent. Entries are removed when their session ends.
  *
- * <p>The process id is random too. A later multi-instance setup can reserve its high bits for an instance id.
+ * <p>The process id is random too. In a cluster of instances ({@link dev.pgmux.Cluster}) its bits 23 to 30 hold
+ * the instance id, so that any instance can tell whose key a cancel request carries; 23 random bits remain.
  */
 public final class CancelRegistry {
     /** Secret length for protocol 3.2 clients (PostgreSQL 18 uses 32 bytes too). */
@@ -24,15 +25,41 @@ public final class CancelRegistry {
     public record Entry(int processId, byte[] secret, Target target) {
     }
 
+    private static final int INSTANCE_SHIFT = 23;
+
     private final ConcurrentHashMap<Integer, Entry> entries = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    private final int instanceId;
+
+    /** A registry for a single instance: process ids are random in 1 to 2^31 - 1. */
+    public CancelRegistry() {
+        this(0);
+    }
+
+    /** @param instanceId this instance's id in a cluster (1 to 255), or 0 for none */
+    public CancelRegistry(int instanceId) {
+        if (instanceId < 0 || instanceId > 255) {
+            throw new IllegalArgumentException("instance id out of range: " + instanceId);
+        }
+        this.instanceId = instanceId;
+    }
+
+    public int instanceId() {
+        return instanceId;
+    }
+
+    /** The instance a process id was handed out by (0 for a registry without an instance id). */
+    public static int instanceOf(int processId) {
+        return (processId >>> INSTANCE_SHIFT) & 0xFF;
+    }
 
     /** Registers a backend session and returns the key to hand the client. */
     public Entry register(Target target, int secretLength) {
         byte[] secret = new byte[secretLength];
         random.nextBytes(secret);
         while (true) {
-            int pid = random.nextInt(1, Integer.MAX_VALUE);
+            int pid = instanceId == 0 ? random.nextInt(1, Integer.MAX_VALUE)
+                    : instanceId << INSTANCE_SHIFT | random.nextInt(1 << INSTANCE_SHIFT);
             Entry entry = new Entry(pid, secret, target);
             if (entries.putIfAbsent(pid, entry) == null) {
                 return entry;

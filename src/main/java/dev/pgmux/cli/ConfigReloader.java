@@ -116,6 +116,11 @@ final class ConfigReloader {
             proxy.limits(next.limits());
         }
         proxy.roleCheck(next.roleCheck());
+        try {
+            proxy.cluster(next.cluster());
+        } catch (IllegalArgumentException e) {
+            log.warn("config reload: cluster.instance_id changed but applies only at start: restart pgmux to use it");
+        }
         if (nextRouters != null) {
             proxy.router(nextRouters.router());
             Duration routerTimeout = running.limits().routerTimeout().compareTo(next.limits().routerTimeout()) > 0

@@ -64,7 +64,7 @@ final class ServerProcess {
             return 1;
         }
         proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
-                .withRoleCheck(config.roleCheck());
+                .withRoleCheck(config.roleCheck()).withCluster(config.cluster());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }

@@ -13,7 +13,10 @@ import java.util.Map;
  */
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
                  Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute, RouterSection router,
-                 RoleCheck roleCheck) {
+                 RoleCheck roleCheck, Cluster cluster) {
+
+    record Cluster(Integer instanceId, Map<Integer, String> peers) {
+    }
 
     record RoleCheck(String user, String password, String passwordEnv, String database) {
     }

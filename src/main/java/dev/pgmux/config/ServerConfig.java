@@ -1,6 +1,7 @@
 package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.TlsConfig;
@@ -25,15 +26,16 @@ import java.util.Map;
  * @param defaultRoute the backend for users without a route, or null
  * @param router       the {@code router:} section, or null
  * @param roleCheck    credentials to check backend hosts' roles with, or null
+ * @param cluster      this instance's id and its peers, or null for a single instance
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
-                           RoleCheck roleCheck) {
+                           RoleCheck roleCheck, Cluster cluster) {
 
-    /** A config without a role check. */
+    /** A config without a role check or cluster. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                         Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
-        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null);
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null, null);
     }
 
     public ServerConfig {
@@ -94,6 +96,6 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
-                defaultRoute, router, roleCheck);
+                defaultRoute, router, roleCheck, cluster);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.RoleCheck;
@@ -91,7 +92,34 @@ final class Validator {
                     + " move the default route into the router (a static router at the end of its chain)");
         }
         RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
-        return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck);
+        Cluster cluster = raw.cluster() == null ? null : cluster(Key.of("cluster"), raw.cluster());
+        return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
+                cluster);
+    }
+
+    private Cluster cluster(Key key, RawConfig.Cluster raw) {
+        int errorsBefore = errors.size();
+        if (raw.instanceId() == null) {
+            error(key.child("instance_id"), "missing: this instance's id, 1 to " + Cluster.MAX_INSTANCE_ID);
+        } else if (raw.instanceId() < 1 || raw.instanceId() > Cluster.MAX_INSTANCE_ID) {
+            error(key.child("instance_id"), "must be between 1 and " + Cluster.MAX_INSTANCE_ID + ", not "
+                    + raw.instanceId());
+        }
+        Map<Integer, String> peers = raw.peers() == null ? Map.of() : raw.peers();
+        peers.forEach((id, address) -> {
+            Key k = key.child("peers").child(String.valueOf(id));
+            if (id == null || id < 1 || id > Cluster.MAX_INSTANCE_ID) {
+                error(k, "instance ids are 1 to " + Cluster.MAX_INSTANCE_ID);
+            } else if (address == null || address.isBlank()) {
+                error(k, "empty: give the instance's host:port");
+            } else {
+                check(k, address, HostPort::parse);
+            }
+        });
+        if (errors.size() > errorsBefore) {
+            return null;
+        }
+        return new Cluster(raw.instanceId(), peers);
     }
 
     private RoleCheck roleCheck(Key key, RawConfig.RoleCheck raw) {

@@ -105,8 +105,17 @@ public final class BackendMessages {
 
     /** A CancelRequest packet for a backend, with the backend's own key. */
     public static ByteBuf cancelRequest(ByteBufAllocator alloc, int processId, byte[] secret) {
+        return cancelRequest(alloc, StartupPacket.CANCEL_REQUEST_CODE, processId, secret);
+    }
+
+    /** A cancel request for another pgmux instance of a cluster. */
+    public static ByteBuf peerCancelRequest(ByteBufAllocator alloc, int processId, byte[] secret) {
+        return cancelRequest(alloc, StartupPacket.PEER_CANCEL_REQUEST_CODE, processId, secret);
+    }
+
+    private static ByteBuf cancelRequest(ByteBufAllocator alloc, int code, int processId, byte[] secret) {
         ByteBuf out = alloc.buffer(12 + secret.length);
-        out.writeInt(12 + secret.length).writeInt(StartupPacket.CANCEL_REQUEST_CODE).writeInt(processId).writeBytes(secret);
+        out.writeInt(12 + secret.length).writeInt(code).writeInt(processId).writeBytes(secret);
         return out;
     }
 

@@ -19,6 +19,11 @@ public sealed interface StartupPacket {
     int SSL_REQUEST_CODE = 80877103;
     int GSSENC_REQUEST_CODE = 80877104;
     int CANCEL_REQUEST_CODE = 80877102;
+    /**
+     * pgmux's own code (1234.5699) for a cancel request passed on by another instance of a cluster: handled where
+     * it arrives and never passed on again, so that inconsistent peer lists cannot make a loop.
+     */
+    int PEER_CANCEL_REQUEST_CODE = (1234 << 16) | 5699;
 
     /** The newest protocol minor version pgmux speaks (3.2, PostgreSQL 18). */
     int NEWEST_MINOR = 2;
@@ -31,6 +36,10 @@ public sealed interface StartupPacket {
 
     /** A cancel key: the process id and a secret of 4 bytes (protocol 3.0) or up to 256 bytes (3.2). */
     record CancelRequest(int processId, byte[] secret) implements StartupPacket {
+    }
+
+    /** A {@link CancelRequest} passed on by another pgmux instance (see {@link #PEER_CANCEL_REQUEST_CODE}). */
+    record PeerCancelRequest(int processId, byte[] secret) implements StartupPacket {
     }
 
     /**
@@ -93,14 +102,14 @@ public sealed interface StartupPacket {
                 return new SslRequest();
             case GSSENC_REQUEST_CODE:
                 return new GssEncRequest();
-            case CANCEL_REQUEST_CODE: {
+            case CANCEL_REQUEST_CODE, PEER_CANCEL_REQUEST_CODE: {
                 if (length < 16 || length > 12 + 256) {
                     throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request packet");
                 }
                 int pid = packet.readInt();
                 byte[] secret = new byte[packet.readableBytes()];
                 packet.readBytes(secret);
-                return new CancelRequest(pid, secret);
+                return code == CANCEL_REQUEST_CODE ? new CancelRequest(pid, secret) : new PeerCancelRequest(pid, secret);
             }
             default:
                 return decodeStartup(code, packet);

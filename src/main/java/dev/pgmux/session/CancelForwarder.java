@@ -3,10 +3,14 @@ package dev.pgmux.session;
 import dev.pgmux.cancel.CancelRegistry;
 import dev.pgmux.protocol.BackendMessages;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import java.net.InetSocketAddress;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,18 +25,27 @@ final class CancelForwarder {
     }
 
     static void forward(EventLoop loop, ProxyContext ctx, CancelRegistry.Target target) {
+        send(loop, ctx, target.backend(), "backend",
+                alloc -> BackendMessages.cancelRequest(alloc, target.processId(), target.secret()));
+    }
+
+    /** Passes a client's cancel request on to the instance of the cluster that handed out its key. */
+    static void toPeer(EventLoop loop, ProxyContext ctx, InetSocketAddress peer, int processId, byte[] secret) {
+        send(loop, ctx, peer, "peer", alloc -> BackendMessages.peerCancelRequest(alloc, processId, secret));
+    }
+
+    private static void send(EventLoop loop, ProxyContext ctx, InetSocketAddress to, String what,
+                             Function<ByteBufAllocator, ByteBuf> packet) {
         new Bootstrap().group(loop).channel(ctx.transport().socketChannelClass())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) ctx.limits().backendConnectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter())
-                .connect(target.backend())
+                .connect(to)
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
-                        log.warn("cancel request could not reach backend={} error={}", target.backend(),
-                                f.cause().getMessage());
+                        log.warn("cancel request could not reach {}={} error={}", what, to, f.cause().getMessage());
                         return;
                     }
-                    f.channel().writeAndFlush(BackendMessages.cancelRequest(f.channel().alloc(), target.processId(),
-                            target.secret())).addListener(ChannelFutureListener.CLOSE);
+                    f.channel().writeAndFlush(packet.apply(f.channel().alloc())).addListener(ChannelFutureListener.CLOSE);
                 });
     }
 }

@@ -9,6 +9,8 @@ import dev.pgmux.tls.BackendTls;
 import dev.pgmux.tls.ServerTls;
 import dev.pgmux.transport.Transport;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -27,7 +29,8 @@ public final class ProxyContext {
     private volatile RoleCheck roleCheck;
     private volatile ServerTls serverTls;
     private final BackendTls backendTls = new BackendTls();
-    private final CancelRegistry cancels = new CancelRegistry();
+    private final CancelRegistry cancels;
+    private volatile Map<Integer, InetSocketAddress> peers = Map.of();
     private final HostSelector hostSelector = new HostSelector(TimeUnit.SECONDS.toNanos(30));
     private final Transport transport;
     private final ExecutorService routerExecutor;
@@ -45,6 +48,13 @@ public final class ProxyContext {
 
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
                         ExecutorService routerExecutor) {
+        this(router, limits, serverTls, transport, routerExecutor, 0);
+    }
+
+    /** @param instanceId this instance's id in a cluster (1 to 255), or 0 for none: it goes into cancel keys */
+    public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
+                        ExecutorService routerExecutor, int instanceId) {
+        this.cancels = new CancelRegistry(instanceId);
         this.router = router;
         this.limits = limits;
         this.serverTls = serverTls;
@@ -91,6 +101,16 @@ public final class ProxyContext {
     /** What sessions have seen of backend hosts' roles, and the order to try hosts in. */
     public HostSelector hostSelector() {
         return hostSelector;
+    }
+
+    /** Sets the other instances' addresses, by instance id (resolved already: cancels must not wait for DNS). */
+    public void peers(Map<Integer, InetSocketAddress> peers) {
+        this.peers = Map.copyOf(peers);
+    }
+
+    /** The address of the instance with this id, or null. */
+    InetSocketAddress peer(int instanceId) {
+        return peers.get(instanceId);
     }
 
     public CancelRegistry cancels() {

@@ -14,6 +14,7 @@ import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.CancelRequest;
 import dev.pgmux.protocol.StartupPacket.GssEncRequest;
+import dev.pgmux.protocol.StartupPacket.PeerCancelRequest;
 import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.tls.ServerTls;
@@ -313,6 +314,7 @@ public final class Session {
                 client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
             }
             case CancelRequest r -> onCancelRequest(r);
+            case PeerCancelRequest r -> cancelLocally(r.processId(), r.secret());
             case StartupMessage m -> onStartupMessage(s, m);
         }
     }
@@ -357,8 +359,26 @@ public final class Session {
     }
 
     private void onCancelRequest(CancelRequest r) {
+        int self = proxy.cancels().instanceId();
+        int owner = CancelRegistry.instanceOf(r.processId());
+        if (self != 0 && owner != self) {
+            // Another instance of the cluster handed out this key: the load balancer sent the cancel here.
+            proxy.cancelReceived();
+            InetSocketAddress peer = proxy.peer(owner);
+            if (peer != null) {
+                CancelForwarder.toPeer(client.eventLoop(), proxy, peer, r.processId(), r.secret());
+            } else {
+                log.debug("cancel request for unknown instance={} client={}", owner, clientAddress);
+            }
+            close("cancel request");
+            return;
+        }
+        cancelLocally(r.processId(), r.secret());
+    }
+
+    private void cancelLocally(int processId, byte[] secret) {
         proxy.cancelReceived();
-        CancelRegistry.Target target = proxy.cancels().lookup(r.processId(), r.secret());
+        CancelRegistry.Target target = proxy.cancels().lookup(processId, secret);
         if (target != null) {
             CancelForwarder.forward(client.eventLoop(), proxy, target);
         }

@@ -97,10 +97,30 @@ class ConfigSourceTest {
     }
 
     @Test
+    void clusterSection() throws Exception {
+        ServerConfig c = load("""
+                routes: { a: h:1 }
+                cluster:
+                  instance_id: 2
+                  peers: { 1: "10.0.0.11:5434", 2: "10.0.0.12:5434" }
+                """);
+        assertThat(c.cluster()).isEqualTo(new dev.pgmux.Cluster(2, Map.of(1, "10.0.0.11:5434", 2, "10.0.0.12:5434")));
+        ConfigException e = loadFails("""
+                routes: { a: h:1 }
+                cluster:
+                  instance_id: 300
+                  peers: { 1: "nohost" }
+                """);
+        assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(
+                file() + ":3: cluster.instance_id: must be between 1 and 255, not 300",
+                file() + ":4: cluster.peers.1: address needs host:port, not \"nohost\"");
+    }
+
+    @Test
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, default_route, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
+                + "admin_listen, cluster, default_route, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
     }
 
     @Test
@@ -326,7 +346,7 @@ class ConfigSourceTest {
                 RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class, RawConfig.RouterSection.class,
                 RawConfig.StaticSection.class, RawConfig.PatternSection.class, RawConfig.PatternRule.class,
                 RawConfig.RuleMatch.class, RawConfig.RuleBackend.class, RawConfig.HttpSection.class,
-                RawConfig.PostgresSection.class, RawConfig.RoleCheck.class)) {
+                RawConfig.PostgresSection.class, RawConfig.RoleCheck.class, RawConfig.Cluster.class)) {
             for (RecordComponent component : section.getRecordComponents()) {
                 JsonProperty named = component.getAccessor().getAnnotation(JsonProperty.class);
                 String key = named != null ? named.value()

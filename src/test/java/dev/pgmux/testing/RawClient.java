@@ -226,9 +226,14 @@ public final class RawClient implements AutoCloseable {
     }
 
     public void sendCancel(String host, int port, int pid, byte[] secret) throws IOException {
+        sendCancel(host, port, 80877102, pid, secret);
+    }
+
+    /** A cancel request with another request code (pgmux's peer cancel, say). */
+    public void sendCancel(String host, int port, int code, int pid, byte[] secret) throws IOException {
         try (Socket s = new Socket(host, port); DataOutputStream d = new DataOutputStream(s.getOutputStream())) {
             d.writeInt(12 + secret.length);
-            d.writeInt(80877102);
+            d.writeInt(code);
             d.writeInt(pid);
             d.write(secret);
             d.flush();
