@@ -11,6 +11,7 @@ import dev.pgmux.testing.TestServers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,6 +122,41 @@ class ProtocolIT {
             assertThat(login(c).body()).hasSize(4 + 32);
             c.query("select 1");
             assertThat(c.readUntil('D')).isNotNull();
+        }
+    }
+
+    /** What a raw client sees up to ReadyForQuery (or an error): message types, and NegotiateProtocolVersion's body. */
+    static String startupTranscript(int port, int minor) throws Exception {
+        StringBuilder sb = new StringBuilder();
+        try (RawClient c = new RawClient("127.0.0.1", port)) {
+            c.startup(minor, params("user", TestServers.TRUST_USER, "database", "postgres"));
+            for (Message m = c.read(); ; m = c.read()) {
+                sb.append(m.type());
+                if (m.type() == 'v') {
+                    sb.append(Arrays.toString(m.body()));
+                } else if (m.type() == 'K') {
+                    sb.append(m.body().length);
+                }
+                if (m.type() == 'Z' || m.type() == 'E') {
+                    return sb.toString().replaceAll("S+", "S"); // ParameterStatus: how many is the server's business
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyMinorVersionIsAnsweredAsPostgresAnswersIt() throws Exception {
+        for (LocalPostgres pg : List.of(pg17, pg18)) {
+            StaticRouter router = StaticRouter.empty()
+                    .put(TestServers.TRUST_USER, BackendConfig.builder().host(pg.host()).port(pg.port()).build());
+            try (ProxyServer p = new ProxyServer("127.0.0.1:0", router).start()) {
+                for (int minor : new int[] {0, 1, 2, 3, 99}) {
+                    String direct = startupTranscript(pg.port(), minor);
+                    assertThat(direct).as("a login").endsWith("Z");
+                    assertThat(startupTranscript(p.port(), minor)).as("protocol 3." + minor + " to " + pg.version())
+                            .isEqualTo(direct);
+                }
+            }
         }
     }
 
