@@ -103,22 +103,24 @@ public record BackendTemplate(String host, String port, String user, String data
     }
 
     /**
-     * The host, or a comma-separated host list, filled in part by part: a value with a comma in it (from a client's
-     * user name, say) must not add hosts of its own.
+     * The host, or a comma-separated host list, filled in: a value (from a client's user name, say) must not add
+     * hosts or ports of its own.
      */
     private String fillHosts(Map<String, String> values) {
         if (host.indexOf('{') < 0) {
             return host;
         }
-        StringBuilder sb = new StringBuilder();
-        for (String part : host.split(",", -1)) {
-            String filled = fill(part, values);
-            if (filled.indexOf(',') >= 0) {
-                throw new IllegalArgumentException("a placeholder value in the host has a comma: \"" + filled + "\"");
+        // In a list every part is parsed again as HOST[:PORT]: a value must not bring a port or a bracket of its own.
+        boolean list = host.indexOf(',') >= 0;
+        for (String name : placeholders(host)) {
+            String value = values.get(name);
+            if (value != null && (value.indexOf(',') >= 0
+                    || (list && (value.indexOf(':') >= 0 || value.indexOf('[') >= 0 || value.indexOf(']') >= 0)))) {
+                throw new IllegalArgumentException("the value of {" + name + "} cannot be part of a host: \""
+                        + value + "\"");
             }
-            sb.append(sb.isEmpty() ? "" : ",").append(filled);
         }
-        return sb.toString();
+        return fill(host, values);
     }
 
     private static String fill(String text, Map<String, String> values) {

@@ -40,12 +40,15 @@ public final class HostSelector {
     }
 
     static final int MAX_HOSTS = 100_000;
+    /** Role checks running at once; beyond, hosts stay unknown (and are tried in the route's order). */
+    static final int MAX_PROBES = 64;
     private static final long PROBE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final ConcurrentHashMap<Endpoint, Seen> seen = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Endpoint, CompletableFuture<Role>> probes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Endpoint, Long> probeFailures = new ConcurrentHashMap<>();
-    private final AtomicInteger roundRobin = new AtomicInteger();
+    /** Round-robin turns, per host list (so that backends sharing the proxy do not share one rotation). */
+    private final ConcurrentHashMap<List<Endpoint>, AtomicInteger> turns = new ConcurrentHashMap<>();
     private final long ttlNanos;
 
     /** @param ttlNanos how long an observed role counts as known */
@@ -63,6 +66,15 @@ public final class HostSelector {
             }
         }
         seen.put(host, new Seen(role, System.nanoTime()));
+    }
+
+    /**
+     * Remembers whether a server is a hot standby, from a session whose own settings made its
+     * {@code default_transaction_read_only} say nothing about the server: what was known of that stays.
+     */
+    public void observedStandby(Endpoint host, boolean hotStandby) {
+        Role before = known(host);
+        observed(host, new Role(hotStandby, before != null && before.readOnly()));
     }
 
     /** The role last seen for a host, or null if none was seen within the TTL. */
@@ -91,7 +103,7 @@ public final class HostSelector {
             if (failed != null && System.nanoTime() - failed < PROBE_RETRY_NANOS) {
                 continue; // a host that just failed its check is not asked again at every login
             }
-            if (known(h) == null) {
+            if (known(h) == null && (probes.size() < MAX_PROBES || probes.containsKey(h))) {
                 pending.add(probes.computeIfAbsent(h, host -> {
                     CompletableFuture<Role> f = new CompletableFuture<>();
                     Thread.ofVirtual().name("pgmux-role-check").start(() -> {
@@ -101,7 +113,7 @@ public final class HostSelector {
                             probeFailures.remove(host);
                             f.complete(role);
                         } catch (Exception e) {
-                            probeFailures.put(host, System.nanoTime());
+                            rememberFailure(host);
                             log.warn("role check failed backend={} user={} error={}", host, check.user(), e.getMessage());
                             f.completeExceptionally(e);
                         } finally {
@@ -125,6 +137,24 @@ public final class HostSelector {
         }
     }
 
+    private void rememberFailure(Endpoint host) {
+        long now = System.nanoTime();
+        if (probeFailures.size() >= MAX_HOSTS) {
+            probeFailures.values().removeIf(at -> now - at > PROBE_RETRY_NANOS);
+            if (probeFailures.size() >= MAX_HOSTS) {
+                return;
+            }
+        }
+        probeFailures.put(host, now);
+    }
+
+    private int nextTurn(List<Endpoint> hosts) {
+        if (turns.size() >= MAX_HOSTS && !turns.containsKey(hosts)) {
+            turns.clear(); // a new rotation for every list: fairness restarts, nothing breaks
+        }
+        return turns.computeIfAbsent(hosts, h -> new AtomicInteger()).getAndIncrement();
+    }
+
     /** The backend's hosts in the order to try them, from what is known now. */
     public List<Endpoint> order(BackendConfig backend) {
         List<Endpoint> hosts = new ArrayList<>(backend.hosts());
@@ -133,7 +163,7 @@ public final class HostSelector {
         }
         switch (backend.loadBalanceHosts()) {
             case RANDOM -> Collections.shuffle(hosts, ThreadLocalRandom.current());
-            case ROUND_ROBIN -> Collections.rotate(hosts, -Math.floorMod(roundRobin.getAndIncrement(), hosts.size()));
+            case ROUND_ROBIN -> Collections.rotate(hosts, -Math.floorMod(nextTurn(backend.hosts()), hosts.size()));
             case DISABLE -> {
             }
         }

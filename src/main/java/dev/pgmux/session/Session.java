@@ -176,7 +176,12 @@ public final class Session {
             case Startup s -> onStartupBytes(s, in);
             case Routing r -> bufferForBackend(in);
             case Connecting c -> bufferForBackend(in);
-            case Authenticating a -> toBackend(in);
+            case Authenticating a -> {
+                if (!authRequestRelayed) {
+                    bufferForBackend(in.retainedDuplicate()); // for the next host, should this one fail
+                }
+                toBackend(in);
+            }
             case Forwarding f -> {
                 fromClient.scan(in);
                 toBackend(in);
@@ -427,14 +432,14 @@ public final class Session {
                 client.pipeline().get(SslHandler.class) != null);
         Router router = proxy.router();
         var loop = client.eventLoop();
-        CompletableFuture<Routed> result = new CompletableFuture<>();
+        CompletableFuture<BackendConfig> answer = new CompletableFuture<>();
         java.util.concurrent.Future<?> task;
         try {
             task = proxy.routerExecutor().submit(() -> {
                 try {
-                    result.complete(resolve(callRouter(router, request), proxy));
+                    answer.complete(callRouter(router, request));
                 } catch (Throwable t) {
-                    result.completeExceptionally(t);
+                    answer.completeExceptionally(t);
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -444,14 +449,14 @@ public final class Session {
         // On timeout the router's thread is interrupted, so that a router stuck in I/O does not keep a thread
         // per login that gave up on it.
         ScheduledFuture<?> timeout = loop.schedule(() -> {
-            if (result.completeExceptionally(new TimeoutException())) {
+            if (answer.completeExceptionally(new TimeoutException())) {
                 task.cancel(true);
             }
         }, proxy.limits().routerTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        result.whenComplete((routed, error) -> {
-            timeout.cancel(false);
-            loop.execute(() -> onRouted(routed, error));
-        });
+        answer.whenComplete((backend, error) -> timeout.cancel(false));
+        // Then, outside the router's time: the hosts' order (role checks have their own deadline) and DNS.
+        answer.thenApplyAsync(backend -> resolve(backend, proxy), proxy.routerExecutor())
+                .whenComplete((routed, error) -> loop.execute(() -> onRouted(routed, error)));
     }
 
     private static BackendConfig callRouter(Router router, RouteRequest request) {
@@ -509,6 +514,8 @@ public final class Session {
                     log.warn("backend host unknown user={} error={}", logUser(), e.getMessage());
                     fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
                 }
+                case RejectedExecutionException e ->
+                        fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
                 default -> {
                     log.error("router failed user={}", logUser(), cause);
                     fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection"));
@@ -562,6 +569,9 @@ public final class Session {
             backendIn = null;
         }
         inHotStandby = defaultReadOnly = null;
+        if (why != null) {
+            toBackend = backendStartup(); // at the protocol version negotiated with the client so far
+        }
         while (++hostIndex < hosts.size()) {
             endpoint = hosts.get(hostIndex);
             backendAddress = hostAddresses.get(hostIndex);
@@ -573,6 +583,16 @@ public final class Session {
             log.warn("backend host unknown client={} user={} backend={}", clientAddress, logUser(), endpoint);
         }
         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+    }
+
+    /** Whether a host after the current one has an address to try. */
+    private boolean laterHostResolved() {
+        for (int i = hostIndex + 1; i < hosts.size(); i++) {
+            if (hostAddresses.get(i) != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void connect() {
@@ -725,7 +745,8 @@ public final class Session {
     // ---------------------------------------------------------------- backend events
 
     void onBackendRead(ByteBuf in) {
-        if (backendTimeout != null) {
+        // The per-host timer covers connect, TLS and the server's first answer to the startup message.
+        if (backendTimeout != null && state instanceof Authenticating) {
             backendTimeout.cancel(false);
             backendTimeout = null;
         }
@@ -802,7 +823,7 @@ public final class Session {
     private void onAuthBytes(ByteBuf in) {
         backendIn = backendIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(backend.alloc(), backendIn, in);
         try {
-            while (state instanceof Authenticating && backendIn.readableBytes() >= 5) {
+            while (state instanceof Authenticating && backendIn != null && backendIn.readableBytes() >= 5) {
                 int length = backendIn.getInt(backendIn.readerIndex() + 1);
                 if (length < 4 || length > MAX_AUTH_MESSAGE) {
                     throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length from backend");
@@ -830,7 +851,7 @@ public final class Session {
     /** Looks at one backend message during authentication and relays it (or its rewrite) in order. */
     private void onAuthMessage(ByteBuf frame) throws ProtocolException {
         byte type = frame.getByte(frame.readerIndex());
-        if (type == BackendMessages.ERROR_RESPONSE && !authRequestRelayed && hostIndex + 1 < hosts.size()) {
+        if (type == BackendMessages.ERROR_RESPONSE && !authRequestRelayed && laterHostResolved()) {
             // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
             // client has not taken part yet, so another host can still serve it.
             String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
@@ -896,6 +917,11 @@ public final class Session {
         }
     }
 
+    private static boolean setsReadOnly(Map<String, String> parameters) {
+        return parameters.containsKey("default_transaction_read_only") || parameters.containsKey("options")
+                || parameters.containsKey("transaction_read_only");
+    }
+
     private void noteParameter(ByteBuf frame) {
         int start = frame.readerIndex() + 5;
         int nameEnd = frame.indexOf(start, frame.writerIndex(), (byte) 0);
@@ -926,7 +952,13 @@ public final class Session {
             return true; // a server before PostgreSQL 14 reports neither: nothing to go by
         }
         HostSelector.Role role = new HostSelector.Role("on".equals(inHotStandby), "on".equals(defaultReadOnly));
-        proxy.hostSelector().observed(endpoint, role);
+        // A client (or its route) can set default_transaction_read_only for its own session: then the value says
+        // nothing about the host, and other sessions must not go by it. in_hot_standby no client can set.
+        if (setsReadOnly(toBackend.parameters())) {
+            proxy.hostSelector().observedStandby(endpoint, role.hotStandby());
+        } else {
+            proxy.hostSelector().observed(endpoint, role);
+        }
         var attrs = backendConfig.targetSessionAttrs();
         if (attrs.accepts(role.hotStandby(), role.readOnly())) {
             return true;

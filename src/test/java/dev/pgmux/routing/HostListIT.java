@@ -95,7 +95,12 @@ class HostListIT {
     }
 
     static Connection connect(int port) throws SQLException {
+        return connect(port, new Properties());
+    }
+
+    static Connection connect(int port, Properties extra) throws SQLException {
         Properties p = new Properties();
+        p.putAll(extra);
         p.setProperty("user", TestServers.ALICE);
         p.setProperty("password", TestServers.ALICE_PASSWORD);
         p.setProperty("sslmode", "disable");
@@ -204,6 +209,17 @@ class HostListIT {
         for (int i = 0; i < 5; i++) {
             assertThat(landsOn(port)).isEqualTo(primary.port());
         }
+    }
+
+    @Test
+    void aSessionThatMakesItselfReadOnlyDoesNotMarkTheHostReadOnly() throws Exception {
+        int port = proxy(hosts(other, primary).targetSessionAttrs(TargetSessionAttrs.READ_WRITE).build());
+        Properties readOnly = new Properties();
+        readOnly.setProperty("options", "-c default_transaction_read_only=on");
+        SQLException e = catchThrowableOfType(SQLException.class, () -> connect(port, readOnly).close());
+        assertThat(e.getSQLState()).as("its own session is read-only").isEqualTo("08001");
+        // other clients still go to the first host: its role was not taken from that session's setting
+        assertThat(landsOn(port)).isEqualTo(other.port());
     }
 
     @Test

@@ -65,6 +65,9 @@ class PatternRouterTest {
                 new BackendConfig.Endpoint("acme-b.internal", 6432));
         assertThat(b.targetSessionAttrs()).isEqualTo(dev.pgmux.TargetSessionAttrs.READ_WRITE);
         assertThat(noRoute(router, request("x,evil.example.com:5432,y", "app", null))).isNotNull();
+        // nor a port of its own, once the list is parsed again
+        assertThat(noRoute(router, request("acme.internal:6379", "app", null))).isNotNull();
+        assertThat(noRoute(router, request("[::1]", "app", null))).isNotNull();
     }
 
     @Test
