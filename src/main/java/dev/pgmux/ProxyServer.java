@@ -49,6 +49,7 @@ public final class ProxyServer implements AutoCloseable {
     private Limits limits = Limits.DEFAULT;
     private RoleCheck roleCheck;
     private Cluster cluster;
+    private boolean hideUnknownUsers;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
 
@@ -100,6 +101,16 @@ public final class ProxyServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Answers a user without a route as PostgreSQL answers a user it does not know: a SCRAM exchange that ends
+     * with FATAL 28P01 {@code password authentication failed for user "NAME"}, so that clients cannot find out
+     * which user names have routes. Off by default: such users get FATAL 28000 {@code no route for user "NAME"}.
+     */
+    public ProxyServer withHiddenUnknownUsers(boolean hide) {
+        this.hideUnknownUsers = hide;
+        return this;
+    }
+
     /** Event loop threads for client and backend connections (default: one per CPU). */
     public ProxyServer withThreads(int threads) {
         if (threads < 1) {
@@ -129,6 +140,7 @@ public final class ProxyServer implements AutoCloseable {
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
                 cluster == null ? 0 : cluster.instanceId());
         context.roleCheck(roleCheck);
+        context.hideUnknownUsers(hideUnknownUsers);
         if (cluster != null) {
             context.peers(resolvePeers(cluster));
         }
@@ -251,6 +263,14 @@ public final class ProxyServer implements AutoCloseable {
             }
         });
         return peers;
+    }
+
+    /** Switches {@link #withHiddenUnknownUsers} for new connections. */
+    public void hideUnknownUsers(boolean hide) {
+        this.hideUnknownUsers = hide;
+        if (context != null) {
+            context.hideUnknownUsers(hide);
+        }
     }
 
     /** Replaces the role check credentials for new connections (null: none). */

@@ -116,6 +116,7 @@ final class ConfigReloader {
             proxy.limits(next.limits());
         }
         proxy.roleCheck(next.roleCheck());
+        proxy.hideUnknownUsers(next.hideUnknownUsers());
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {

@@ -64,7 +64,8 @@ final class ServerProcess {
             return 1;
         }
         proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
-                .withRoleCheck(config.roleCheck()).withCluster(config.cluster());
+                .withRoleCheck(config.roleCheck()).withCluster(config.cluster())
+                .withHiddenUnknownUsers(config.hideUnknownUsers());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }

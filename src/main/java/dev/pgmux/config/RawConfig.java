@@ -13,7 +13,7 @@ import java.util.Map;
  */
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
                  Timeouts timeouts, Log log, Map<String, Route> routes, Route defaultRoute, RouterSection router,
-                 RoleCheck roleCheck, Cluster cluster) {
+                 RoleCheck roleCheck, Cluster cluster, Boolean hideUnknownUsers) {
 
     record Cluster(Integer instanceId, Map<Integer, String> peers) {
     }

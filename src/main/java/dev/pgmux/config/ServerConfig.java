@@ -27,15 +27,17 @@ import java.util.Map;
  * @param router       the {@code router:} section, or null
  * @param roleCheck    credentials to check backend hosts' roles with, or null
  * @param cluster      this instance's id and its peers, or null for a single instance
+ * @param hideUnknownUsers answer users without a route with a failing password exchange, as PostgreSQL answers
+ *                     unknown users, instead of "no route"
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
-                           RoleCheck roleCheck, Cluster cluster) {
+                           RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers) {
 
     /** A config without a role check or cluster. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                         Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
-        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null, null);
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null, null, false);
     }
 
     public ServerConfig {
@@ -96,6 +98,6 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
-                defaultRoute, router, roleCheck, cluster);
+                defaultRoute, router, roleCheck, cluster, hideUnknownUsers);
     }
 }

@@ -94,7 +94,7 @@ final class Validator {
         RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
         Cluster cluster = raw.cluster() == null ? null : cluster(Key.of("cluster"), raw.cluster());
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
-                cluster);
+                cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()));
     }
 
     private Cluster cluster(Key key, RawConfig.Cluster raw) {

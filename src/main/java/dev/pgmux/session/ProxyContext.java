@@ -27,6 +27,8 @@ public final class ProxyContext {
     private volatile Router router;
     private volatile Limits limits;
     private volatile RoleCheck roleCheck;
+    private volatile boolean hideUnknownUsers;
+    private final byte[] mockSecret = new byte[32];
     private volatile ServerTls serverTls;
     private final BackendTls backendTls = new BackendTls();
     private final CancelRegistry cancels;
@@ -55,6 +57,7 @@ public final class ProxyContext {
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
                         ExecutorService routerExecutor, int instanceId) {
         this.cancels = new CancelRegistry(instanceId);
+        new java.security.SecureRandom().nextBytes(mockSecret);
         this.router = router;
         this.limits = limits;
         this.serverTls = serverTls;
@@ -76,6 +79,20 @@ public final class ProxyContext {
 
     public void limits(Limits limits) {
         this.limits = limits;
+    }
+
+    /** Whether a user without a route gets a failing password exchange rather than "no route" (28000). */
+    public boolean hideUnknownUsers() {
+        return hideUnknownUsers;
+    }
+
+    public void hideUnknownUsers(boolean hide) {
+        this.hideUnknownUsers = hide;
+    }
+
+    /** This proxy's secret for the salts of {@link MockScram}: the same salt for a name on every attempt. */
+    byte[] mockSecret() {
+        return mockSecret;
     }
 
     public RoleCheck roleCheck() {

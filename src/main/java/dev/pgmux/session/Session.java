@@ -102,6 +102,10 @@ public final class Session {
     record Forwarding() implements State {
     }
 
+    /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
+    record MockAuthenticating() implements State {
+    }
+
     record Closed(String reason) implements State {
     }
 
@@ -117,6 +121,8 @@ public final class Session {
     private ByteBuf clientIn;
     private ByteBuf backendIn;
     private ByteBuf pendingToBackend;
+    private MockScram mockScram;
+    private ByteBuf mockIn;
 
     private StartupMessage startup;
     private StartupMessage toBackend;
@@ -186,6 +192,7 @@ public final class Session {
                 fromClient.scan(in);
                 toBackend(in);
             }
+            case MockAuthenticating m -> onMockAuthBytes(in);
             case Closed c -> in.release();
         }
     }
@@ -204,6 +211,10 @@ public final class Session {
                 if (!backend.isWritable()) {
                     client.config().setAutoRead(false); // until the backend drains, see onBackendWritabilityChanged
                 }
+            }
+            case MockAuthenticating m -> {
+                client.flush();
+                client.read();
             }
             default -> {
                 // Routing/Connecting: read no more until the backend is there.
@@ -501,6 +512,8 @@ public final class Session {
         if (error != null) {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             switch (cause) {
+                case RoutingException e when proxy.hideUnknownUsers() && RoutingException.NO_ROUTE.equals(e.sqlState()) ->
+                        startMockAuthentication();
                 case RoutingException e -> {
                     logLoginFailure("router refused sqlstate=" + e.sqlState());
                     fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
@@ -539,6 +552,60 @@ public final class Session {
             return;
         }
         connectNextHost(null);
+    }
+
+    // ---------------------------------------------------------------- unknown users, hidden
+
+    /**
+     * Instead of "no route", the exchange PostgreSQL holds with a user it does not know: a SCRAM challenge, then
+     * 28P01 for whatever proof comes back. The client cannot tell a user without a route from a wrong password.
+     */
+    private void startMockAuthentication() {
+        logLoginFailure("no route (answered as a failed password)");
+        state = new MockAuthenticating();
+        mockScram = new MockScram(proxy.mockSecret(), startup.user());
+        client.write(mockScram.start(client.alloc()));
+        ByteBuf pending = pendingToBackend;
+        pendingToBackend = null;
+        if (pending != null) {
+            onMockAuthBytes(pending);
+        }
+        client.flush();
+        client.read();
+    }
+
+    private void onMockAuthBytes(ByteBuf in) {
+        mockIn = mockIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), mockIn, in);
+        try {
+            while (state instanceof MockAuthenticating && mockIn.readableBytes() >= 5) {
+                int length = mockIn.getInt(mockIn.readerIndex() + 1);
+                if (length < 4 || length > MAX_AUTH_MESSAGE) {
+                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length");
+                }
+                if (mockIn.readableBytes() < length + 1) {
+                    break;
+                }
+                if (mockIn.getByte(mockIn.readerIndex()) == 'X') {
+                    close("client terminated during authentication");
+                    return;
+                }
+                ByteBuf frame = mockIn.readSlice(length + 1);
+                ByteBuf answer = mockScram.onMessage(frame, client.alloc());
+                if (answer == null) {
+                    fail(ErrorResponse.fatal(SqlState.INVALID_PASSWORD,
+                            "password authentication failed for user \"" + startup.user() + "\""));
+                    return;
+                }
+                client.write(answer);
+            }
+        } catch (ProtocolException e) {
+            fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
+        } finally {
+            if (mockIn != null && (state instanceof Closed || !mockIn.isReadable())) {
+                mockIn.release();
+                mockIn = null;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- connecting
@@ -1156,7 +1223,8 @@ public final class Session {
         release(clientIn);
         release(backendIn);
         release(pendingToBackend);
-        clientIn = backendIn = pendingToBackend = null;
+        release(mockIn);
+        clientIn = backendIn = pendingToBackend = mockIn = null;
         proxy.cancels().remove(cancelKey);
         proxy.sessions().remove(this);
         if (counted) {

@@ -120,7 +120,8 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, cluster, default_route, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
+                + "admin_listen, cluster, default_route, hide_unknown_users, limits, listen, log, role_check, router, routes,"
+                + " threads, timeouts, tls)");
     }
 
     @Test

@@ -1,0 +1,143 @@
+package dev.pgmux;
+
+import static dev.pgmux.testing.RawClient.params;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.RawClient;
+import dev.pgmux.testing.RawClient.Message;
+import dev.pgmux.testing.TestServers;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With unknown users hidden, a user without a route gets what PostgreSQL gives a user that does not exist: a
+ * SCRAM-SHA-256 exchange (the same salt on every attempt for a name) that ends with 28P01 "password authentication
+ * failed", so that user names with routes cannot be told from those without. Compared with a real server's answer
+ * to a role it does not have.
+ */
+class HiddenUsersIT {
+    static LocalPostgres pg;
+    static ProxyServer proxy;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pg = TestServers.pg17();
+        proxy = new ProxyServer("127.0.0.1:0", StaticRouter.empty()
+                .put(TestServers.ALICE, BackendConfig.builder().host(pg.host()).port(pg.port()).build()))
+                .withHiddenUnknownUsers(true).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(1));
+        }
+    }
+
+    static SQLException login(int port, String user, String password) {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("sslmode", "disable");
+        try (var c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p)) {
+            return null;
+        } catch (SQLException e) {
+            return e;
+        }
+    }
+
+    @Test
+    void anUnknownUserLooksLikeAWrongPasswordAsOnPostgres() {
+        SQLException viaProxy = login(proxy.port(), "nobody_here", "whatever");
+        SQLException direct = login(pg.port(), "nobody_here", "whatever");
+        assertThat(direct.getSQLState()).isEqualTo("28P01");
+        assertThat(viaProxy.getSQLState()).isEqualTo(direct.getSQLState());
+        assertThat(serverMessage(viaProxy)).isEqualTo(serverMessage(direct))
+                .isEqualTo("password authentication failed for user \"nobody_here\"");
+        // a user with a route and a wrong password: the same answer, from the server
+        SQLException wrong = login(proxy.port(), TestServers.ALICE, "not alice's password");
+        assertThat(wrong.getSQLState()).isEqualTo("28P01");
+        assertThat((Object) login(proxy.port(), TestServers.ALICE, TestServers.ALICE_PASSWORD)).isNull();
+    }
+
+    static String serverMessage(SQLException e) {
+        return ((org.postgresql.util.PSQLException) e).getServerErrorMessage().getMessage();
+    }
+
+    /** The server's first SCRAM message for a user, after a client-first message with this nonce. */
+    static String serverFirst(int port, String user) throws Exception {
+        try (RawClient c = new RawClient("127.0.0.1", port)) {
+            c.startup(0, params("user", user, "database", "postgres"));
+            Message sasl = c.read();
+            assertThat(sasl.type()).isEqualTo('R');
+            assertThat(sasl.int32(0)).as("AuthenticationSASL").isEqualTo(10);
+            assertThat(new String(sasl.body(), 4, sasl.body().length - 4, StandardCharsets.UTF_8))
+                    .isEqualTo("SCRAM-SHA-256\0\0");
+            c.send(saslInitial("SCRAM-SHA-256", "n,,n=,r=clientnonce123"));
+            Message cont = c.read();
+            assertThat(cont.type()).isEqualTo('R');
+            assertThat(cont.int32(0)).as("AuthenticationSASLContinue").isEqualTo(11);
+            String first = new String(cont.body(), 4, cont.body().length - 4, StandardCharsets.UTF_8);
+            c.send(saslResponse("c=biws,r=" + first.substring(2, first.indexOf(',')) + ",p=AAAA"));
+            Message error = c.read();
+            assertThat(error.type()).isEqualTo('E');
+            assertThat(error.field('C')).isEqualTo("28P01");
+            return first;
+        }
+    }
+
+    @Test
+    void theExchangeIsScramWithASaltThatDoesNotChangeBetweenAttempts() throws Exception {
+        String first = serverFirst(proxy.port(), "ghost");
+        assertThat(first).matches("r=clientnonce123[A-Za-z0-9+/=]+,s=[A-Za-z0-9+/=]+,i=4096");
+        String salt = first.substring(first.indexOf(",s="));
+        assertThat(serverFirst(proxy.port(), "ghost")).endsWith(salt);
+        assertThat(serverFirst(proxy.port(), "another_ghost")).doesNotEndWith(salt);
+    }
+
+    @Test
+    void anotherMechanismIsAProtocolViolation() throws Exception {
+        try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
+            c.startup(0, params("user", "ghost", "database", "postgres"));
+            c.read();
+            c.send(saslInitial("SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,n=,r=x"));
+            Message error = c.read();
+            assertThat(error.field('C')).isEqualTo("08P01");
+            assertThat(error.field('M')).isEqualTo("client selected an invalid SASL authentication mechanism");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    static byte[] saslInitial(String mechanism, String data) throws Exception {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(body);
+        d.write(mechanism.getBytes(StandardCharsets.UTF_8));
+        d.writeByte(0);
+        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+        d.writeInt(bytes.length);
+        d.write(bytes);
+        return frame('p', body.toByteArray());
+    }
+
+    static byte[] saslResponse(String data) throws Exception {
+        return frame('p', data.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static byte[] frame(char type, byte[] body) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(out);
+        d.writeByte(type);
+        d.writeInt(4 + body.length);
+        d.write(body);
+        return out.toByteArray();
+    }
+}
