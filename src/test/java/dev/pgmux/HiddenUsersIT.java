@@ -117,6 +117,36 @@ class HiddenUsersIT {
         }
     }
 
+    @Test
+    void brokenMessagesDuringTheExchangeGetAProtocolErrorAndTerminateACleanClose() throws Exception {
+        byte[][] broken = {
+            {'p', 0, 0, 0, 2},                                       // length below 4
+            {'p', 0x7f, 0, 0, 0},                                    // length far beyond any SASL message
+            {'Q', 0, 0, 0, 8, 's', 'e', 'l', 0},                     // a query before authentication
+            frame('p', new byte[] {'S', 'C', 'R', 'A', 'M', '-', 'S', 'H', 'A', '-', '2', '5', '6', 0, 0, 0, 0, 9}),
+            saslInitial("SCRAM-SHA-256", "no gs2 header"),
+        };
+        for (byte[] bytes : broken) {
+            try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
+                c.setTimeout(10_000);
+                c.startup(0, params("user", "ghost", "database", "postgres"));
+                c.read();
+                c.send(bytes);
+                Message error = c.read();
+                assertThat(error.type()).isEqualTo('E');
+                assertThat(error.field('C')).isEqualTo("08P01");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        }
+        try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
+            c.setTimeout(10_000);
+            c.startup(0, params("user", "ghost", "database", "postgres"));
+            c.read();
+            c.send(frame('X', new byte[0]));
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
     static byte[] saslInitial(String mechanism, String data) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         DataOutputStream d = new DataOutputStream(body);
