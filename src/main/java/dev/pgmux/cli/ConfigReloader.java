@@ -120,7 +120,7 @@ final class ConfigReloader {
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {
-            log.warn("config reload: cluster.instance_id changed but applies only at start: restart pgmux to use it");
+            // cluster.instance_id changed: listed in needRestart below; the running instance keeps its peers
         }
         if (nextRouters != null) {
             proxy.router(nextRouters.router());

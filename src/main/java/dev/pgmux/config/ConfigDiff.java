@@ -18,11 +18,13 @@ import java.util.Objects;
  * @param tlsChanged          client TLS settings changed (file names, required, minimum version)
  * @param logChanged          log level or format changed
  * @param needRestart         keys that changed but apply only at start ({@code listen}, {@code admin_listen},
- *                            {@code threads})
+ *                            {@code threads}, {@code cluster.instance_id})
+ * @param otherChanged        other keys that changed and apply to new connections ({@code role_check},
+ *                            {@code cluster.peers}, {@code hide_unknown_users})
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
                          boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
-                         boolean tlsChanged, boolean logChanged, List<String> needRestart) {
+                         boolean tlsChanged, boolean logChanged, List<String> needRestart, List<String> otherChanged) {
 
     public static ConfigDiff between(ServerConfig old, ServerConfig now) {
         List<String> added = new ArrayList<>();
@@ -46,10 +48,27 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         if (!Objects.equals(old.threads(), now.threads())) {
             restart.add("threads");
         }
+        int oldId = old.cluster() == null ? 0 : old.cluster().instanceId();
+        int newId = now.cluster() == null ? 0 : now.cluster().instanceId();
+        if (oldId != newId) {
+            restart.add("cluster.instance_id");
+        }
+        List<String> other = new ArrayList<>();
+        if (!Objects.equals(old.roleCheck(), now.roleCheck())) {
+            other.add("role_check");
+        }
+        if (!Objects.equals(old.cluster() == null ? null : old.cluster().peers(),
+                now.cluster() == null ? null : now.cluster().peers())) {
+            other.add("cluster.peers");
+        }
+        if (old.hideUnknownUsers() != now.hideUnknownUsers()) {
+            other.add("hide_unknown_users");
+        }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),
                 !old.limits().equals(now.limits()),
-                !Objects.equals(old.tls(), now.tls()), !old.log().equals(now.log()), List.copyOf(restart));
+                !Objects.equals(old.tls(), now.tls()), !old.log().equals(now.log()), List.copyOf(restart),
+                List.copyOf(other));
     }
 
     public boolean routingChanged() {
@@ -64,7 +83,8 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
     public String summary() {
         return "routes +" + routesAdded.size() + " -" + routesRemoved.size() + " ~" + routesChanged.size()
                 + ", default_route " + word(defaultRouteChanged) + ", limits " + word(limitsChanged)
-                + ", tls " + word(tlsChanged) + ", log " + word(logChanged) + ", router " + word(routerChanged);
+                + ", tls " + word(tlsChanged) + ", log " + word(logChanged) + ", router " + word(routerChanged)
+                + (otherChanged.isEmpty() ? "" : ", changed: " + String.join(" ", otherChanged));
     }
 
     private static String word(boolean changed) {

@@ -93,11 +93,18 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
     }
 
     /**
-     * This config with the settings that apply only at start (listen addresses, admin address, threads) taken
+     * This config with the settings that apply only at start (listen addresses, admin address, threads, the
+     * cluster instance id) taken
      * from {@code running}: what a process that reloaded this config actually runs with.
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
-                defaultRoute, router, roleCheck, cluster, hideUnknownUsers);
+                defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
+                hideUnknownUsers);
+    }
+
+    /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */
+    private static boolean sameInstance(Cluster a, Cluster b) {
+        return (a == null ? 0 : a.instanceId()) == (b == null ? 0 : b.instanceId());
     }
 }

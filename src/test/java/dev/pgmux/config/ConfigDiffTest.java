@@ -59,6 +59,22 @@ class ConfigDiffTest {
     }
 
     @Test
+    void roleCheckClusterAndHiddenUsers() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), null, null,
+                new dev.pgmux.RoleCheck("monitor", "pw", null), new dev.pgmux.Cluster(2, Map.of(1, "h:1")), true);
+        ConfigDiff d = ConfigDiff.between(old, now);
+        assertThat(d.otherChanged()).containsExactly("role_check", "cluster.peers", "hide_unknown_users");
+        assertThat(d.needRestart()).containsExactly("cluster.instance_id");
+        assertThat(d.summary()).endsWith(", changed: role_check cluster.peers hide_unknown_users");
+        // the process keeps the instance id it started with (none): the next diff asks for a restart again
+        ServerConfig running = now.withStartOnlySettingsOf(old);
+        assertThat(running.cluster()).isNull();
+        assertThat(running.hideUnknownUsers()).isTrue();
+        assertThat(ConfigDiff.between(running, now).needRestart()).containsExactly("cluster.instance_id");
+    }
+
+    @Test
     void defaultRouteAppearing() {
         ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
         ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), B, null);
