@@ -275,6 +275,17 @@ class ProxyIT {
             assertThat(got).isNotNull().hasSize(1);
             assertThat(got[0].getName()).isEqualTo("pgmux_channel");
             assertThat(got[0].getParameter()).isEqualTo("hello through pgmux");
+            // The process id in the cancel key is the backend's, as PostgreSQL gives it: clients compare it with
+            // pg_backend_pid() and with a notification's sender to skip their own notifications.
+            int notifierPid = notifier.unwrap(PGConnection.class).getBackendPID();
+            assertThat(got[0].getPID()).isEqualTo(notifierPid);
+            assertThat(one(notifier, "select pg_backend_pid()")).isEqualTo(Integer.toString(notifierPid));
+            try (Statement s = listener.createStatement()) {
+                s.execute("notify pgmux_channel, 'to myself'");
+            }
+            PGNotification[] own = listener.unwrap(PGConnection.class).getNotifications(5000);
+            assertThat(own).hasSize(1);
+            assertThat(own[0].getPID()).isEqualTo(listener.unwrap(PGConnection.class).getBackendPID());
         }
     }
 

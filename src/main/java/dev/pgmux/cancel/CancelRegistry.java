@@ -3,15 +3,22 @@ package dev.pgmux.cancel;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Maps the cancel keys pgmux gives clients to the backend sessions they stand for. Keys come from
- * {@link SecureRandom}; the process id is the map key and the secret is compared in constant time, so a wrong
- * secret and an unknown id are equally silent. Entries are removed when their session ends.
+ * Maps the cancel keys pgmux gives clients to the backend sessions they stand for.
  *
- * <p>The process id is random too. In a cluster of instances ({@link dev.pgmux.Cluster}) its bits 23 to 30 hold
- * the instance id, so that any instance can tell whose key a cancel request carries; 23 random bits remain.
+ * <p>The process id a client sees is its backend's own, as PostgreSQL gives it: applications compare it with
+ * {@code pg_backend_pid()} and with the process id of a NotificationResponse (to skip their own notifications).
+ * The secret is pgmux's, from {@link SecureRandom} (4 bytes for protocol 3.0, 32 for 3.2), compared in constant
+ * time, so a wrong secret and an unknown id are equally silent. Backends on different servers may share a process
+ * id, so an id may stand for several entries, told apart by their secrets. Entries are removed when their session
+ * ends.
+ *
+ * <p>In a cluster of instances ({@link dev.pgmux.Cluster}) bits 23 to 30 of the process id hold the instance id,
+ * so that any instance can tell whose key a cancel request carries; the backend's process id fills the low 23 bits
+ * (Linux process ids stay below 2^22 unless {@code pid_max} was raised; a larger one is replaced by a random id).
  */
 public final class CancelRegistry {
     /** Secret length for protocol 3.2 clients (PostgreSQL 18 uses 32 bytes too). */
@@ -26,12 +33,14 @@ public final class CancelRegistry {
     }
 
     private static final int INSTANCE_SHIFT = 23;
+    private static final int LOW_BITS = (1 << INSTANCE_SHIFT) - 1;
+    private static final Entry[] NONE = new Entry[0];
 
-    private final ConcurrentHashMap<Integer, Entry> entries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Entry[]> entries = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final int instanceId;
 
-    /** A registry for a single instance: process ids are random in 1 to 2^31 - 1. */
+    /** A registry for a single instance: clients see their backends' process ids. */
     public CancelRegistry() {
         this(0);
     }
@@ -57,32 +66,48 @@ public final class CancelRegistry {
     public Entry register(Target target, int secretLength) {
         byte[] secret = new byte[secretLength];
         random.nextBytes(secret);
-        while (true) {
-            int pid = instanceId == 0 ? random.nextInt(1, Integer.MAX_VALUE)
-                    : instanceId << INSTANCE_SHIFT | random.nextInt(1 << INSTANCE_SHIFT);
-            Entry entry = new Entry(pid, secret, target);
-            if (entries.putIfAbsent(pid, entry) == null) {
-                return entry;
-            }
+        int pid;
+        if (instanceId == 0) {
+            pid = target.processId() > 0 ? target.processId() : random.nextInt(1, Integer.MAX_VALUE);
+        } else {
+            int low = target.processId() > 0 && target.processId() <= LOW_BITS ? target.processId()
+                    : random.nextInt(1, LOW_BITS + 1);
+            pid = instanceId << INSTANCE_SHIFT | low;
         }
+        Entry entry = new Entry(pid, secret, target);
+        entries.merge(pid, new Entry[] {entry}, CancelRegistry::concat);
+        return entry;
     }
 
     public void remove(Entry entry) {
         if (entry != null) {
-            entries.remove(entry.processId(), entry);
+            entries.computeIfPresent(entry.processId(), (pid, list) -> {
+                Entry[] rest = Arrays.stream(list).filter(e -> e != entry).toArray(Entry[]::new);
+                return rest.length == 0 ? null : rest;
+            });
         }
     }
 
-    /** The target for a client's key, or null when the id is unknown or the secret does not match. */
+    /** The target for a client's key, or null when the id is unknown or no secret for it matches. */
     public Target lookup(int processId, byte[] secret) {
-        Entry e = entries.get(processId);
-        if (e == null || !MessageDigest.isEqual(e.secret(), secret)) {
-            return null;
+        Target found = null;
+        for (Entry e : entries.getOrDefault(processId, NONE)) {
+            // every entry is compared, so that the time taken says nothing about which one matched
+            if (MessageDigest.isEqual(e.secret(), secret) && found == null) {
+                found = e.target();
+            }
         }
-        return e.target();
+        return found;
     }
 
+    /** Sessions registered. */
     public int size() {
-        return entries.size();
+        return entries.values().stream().mapToInt(list -> list.length).sum();
+    }
+
+    private static Entry[] concat(Entry[] a, Entry[] b) {
+        Entry[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 }

@@ -26,6 +26,27 @@ class CancelRegistryTest {
     }
 
     @Test
+    void clientsSeeTheBackendsProcessIdAndSharedIdsAreToldApartBySecret() {
+        CancelRegistry r = new CancelRegistry();
+        CancelRegistry.Target other =
+                new CancelRegistry.Target(new InetSocketAddress("127.0.0.2", 5432), 42, new byte[] {9, 9, 9, 9});
+        CancelRegistry.Entry a = r.register(TARGET, 4);
+        CancelRegistry.Entry b = r.register(other, 32);
+        assertThat(a.processId()).isEqualTo(42).isEqualTo(b.processId());
+        assertThat(r.lookup(42, a.secret())).isEqualTo(TARGET);
+        assertThat(r.lookup(42, b.secret())).isEqualTo(other);
+        assertThat(r.size()).isEqualTo(2);
+        r.remove(a);
+        assertThat(r.lookup(42, a.secret())).isNull();
+        assertThat(r.lookup(42, b.secret())).isEqualTo(other);
+        r.remove(b);
+        assertThat(r.size()).isZero();
+        // in a cluster the backend's id fills the low bits
+        CancelRegistry.Entry c = new CancelRegistry(3).register(TARGET, 4);
+        assertThat(c.processId()).isEqualTo(3 << 23 | 42);
+    }
+
+    @Test
     void aWrongSecretAndAnUnknownIdAreBothJustNull() {
         CancelRegistry r = new CancelRegistry();
         CancelRegistry.Entry e = r.register(TARGET, 32);
