@@ -564,6 +564,13 @@ public final class Session {
         logLoginFailure("no route (answered as a failed password)");
         state = new MockAuthenticating();
         mockScram = new MockScram(proxy.mockSecret(), startup.user());
+        if (negotiationPending) {
+            // as a server would, before its authentication request
+            negotiationPending = false;
+            negotiationSent = true;
+            client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor,
+                    startup.protocolOptions()));
+        }
         client.write(mockScram.start(client.alloc()));
         ByteBuf pending = pendingToBackend;
         pendingToBackend = null;
@@ -574,32 +581,47 @@ public final class Session {
         client.read();
     }
 
+    /** PostgreSQL's limit for one authentication message (PG_MAX_AUTH_TOKEN_LENGTH). */
+    private static final int MAX_SASL_MESSAGE = 65535;
+
     private void onMockAuthBytes(ByteBuf in) {
         mockIn = mockIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), mockIn, in);
         try {
-            while (state instanceof MockAuthenticating && mockIn.readableBytes() >= 5) {
+            while (state instanceof MockAuthenticating && mockIn.isReadable()) {
+                int type = mockIn.getUnsignedByte(mockIn.readerIndex());
+                if (type != 'p') {
+                    // PostgreSQL looks at the type before anything else (Terminate included)
+                    fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                            "expected SASL response, got message type " + type));
+                    return;
+                }
+                if (mockIn.readableBytes() < 5) {
+                    break;
+                }
                 int length = mockIn.getInt(mockIn.readerIndex() + 1);
-                if (length < 4 || length > MAX_AUTH_MESSAGE) {
-                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length");
+                if (length < 4 || length - 4 > MAX_SASL_MESSAGE) {
+                    fail(mockScram.passwordFailed()); // what PostgreSQL ends such a login with
+                    return;
                 }
                 if (mockIn.readableBytes() < length + 1) {
                     break;
                 }
-                if (mockIn.getByte(mockIn.readerIndex()) == 'X') {
-                    close("client terminated during authentication");
-                    return;
+                ByteBuf body = mockIn.retainedSlice(mockIn.readerIndex() + 5, length - 4);
+                mockIn.skipBytes(length + 1);
+                MockScram.Step step;
+                try {
+                    step = mockScram.onMessage(body, client.alloc());
+                } finally {
+                    body.release();
                 }
-                ByteBuf frame = mockIn.readSlice(length + 1);
-                ByteBuf answer = mockScram.onMessage(frame, client.alloc());
-                if (answer == null) {
-                    fail(ErrorResponse.fatal(SqlState.INVALID_PASSWORD,
-                            "password authentication failed for user \"" + startup.user() + "\""));
-                    return;
+                switch (step) {
+                    case MockScram.Answer a -> client.write(a.message());
+                    case MockScram.Failure f -> {
+                        fail(f.error());
+                        return;
+                    }
                 }
-                client.write(answer);
             }
-        } catch (ProtocolException e) {
-            fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
         } finally {
             if (mockIn != null && (state instanceof Closed || !mockIn.isReadable())) {
                 mockIn.release();
