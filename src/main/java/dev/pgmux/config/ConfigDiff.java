@@ -57,7 +57,7 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         if (!Objects.equals(old.roleCheck(), now.roleCheck())) {
             other.add("role_check");
         }
-        if (!Objects.equals(old.cluster() == null ? null : old.cluster().peers(),
+        if (oldId == newId && !Objects.equals(old.cluster() == null ? null : old.cluster().peers(),
                 now.cluster() == null ? null : now.cluster().peers())) {
             other.add("cluster.peers");
         }
