@@ -75,6 +75,15 @@ class BackendFaultsIT {
                 // the proxy gave up
             }
         });
+        int stallsAfterSslAnswer = fake(socket -> {
+            try {
+                socket.getInputStream().readNBytes(8); // SSLRequest
+                socket.getOutputStream().write('N');   // no TLS here; then the startup message goes unanswered
+                socket.getOutputStream().flush();
+            } catch (IOException e) {
+                // the proxy gave up
+            }
+        });
         int closesAtOnce = fake(socket -> {
             try {
                 socket.getInputStream().read();
@@ -90,6 +99,10 @@ class BackendFaultsIT {
                     .build();
             case "stalls_in_tls" -> BackendConfig.builder().host("127.0.0.1").port(stallsInTls)
                     .sslMode(SslMode.REQUIRE).build();
+            case "stalls_after_ssl_answer" -> BackendConfig.builder().host("127.0.0.1").port(stallsAfterSslAnswer)
+                    .sslMode(SslMode.PREFER).build();
+            case "failover_after_stall" -> BackendConfig.builder().addHost("127.0.0.1", stallsAfterSslAnswer)
+                    .addHost(pg.host(), pg.port()).user(TestServers.ALICE).sslMode(SslMode.PREFER).build();
             case "closes_at_once" -> BackendConfig.of("127.0.0.1", closesAtOnce, TestServers.ALICE);
             case "unknown_host" -> BackendConfig.of("no-such-host.invalid", 5432, TestServers.ALICE);
             case "victim" -> BackendConfig.builder().host(victim.host()).port(victim.port()).user(TestServers.ALICE)
@@ -210,12 +223,21 @@ class BackendFaultsIT {
                     .doesNotContain(String.valueOf(refusingPort));
             assertThat(refused.took()).isLessThan(CONNECT_TIMEOUT);
 
-            for (String user : List.of("blackhole", "blackhole_tls", "stalls_in_tls")) {
+            for (String user : List.of("blackhole", "blackhole_tls", "stalls_in_tls", "stalls_after_ssl_answer")) {
                 Failure f = login(user);
                 assertThat(f.sqlState()).as(user).isEqualTo("08006");
                 assertThat(f.message()).as(user).contains("could not connect to the backend server");
                 assertThat(f.took()).as(user).isBetween(CONNECT_TIMEOUT.minusMillis(100), CONNECT_TIMEOUT.plusSeconds(2));
             }
+
+            // The connect timeout covers each host until its first answer to the startup message, so a host that
+            // stalls after answering the SSLRequest is passed over in time, not at the login timeout.
+            long t0 = System.nanoTime();
+            try (Connection c = Jdbc.connect(proxy.port(), "failover_after_stall", TestServers.ALICE_PASSWORD)) {
+                assertThat(Jdbc.one(c, "select current_user")).isEqualTo(TestServers.ALICE);
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .isBetween(CONNECT_TIMEOUT.minusMillis(100), CONNECT_TIMEOUT.plusSeconds(2));
 
             Failure closed = login("closes_at_once");
             assertThat(closed.sqlState()).isEqualTo("08006");
