@@ -13,8 +13,10 @@ import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.RawClient;
 import dev.pgmux.testing.TestServers;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -195,6 +197,42 @@ class HostListIT {
             assertThat(e.getSQLState()).isEqualTo("57P03");
         } finally {
             other.restart();
+        }
+    }
+
+    @Test
+    void bytesAClientSentBeforeTheFirstHostRefusedReachTheNextHost() throws Exception {
+        // A first host that reads the startup message, waits, then refuses before authentication (57P03).
+        try (java.net.ServerSocket refusing = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = refusing.accept()) {
+                    java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+                    in.readNBytes(in.readInt() - 4);
+                    Thread.sleep(500);
+                    byte[] fields = "SFATAL\0C57P03\0Mthe database system is starting up\0\0".getBytes(StandardCharsets.UTF_8);
+                    java.io.DataOutputStream out = new java.io.DataOutputStream(s.getOutputStream());
+                    out.writeByte('E');
+                    out.writeInt(4 + fields.length);
+                    out.write(fields);
+                    out.flush();
+                    s.getInputStream().readAllBytes();
+                } catch (Exception e) {
+                    // the proxy went on
+                }
+            });
+            LocalPostgres trust = TestServers.pg17();
+            int port = proxy(BackendConfig.builder().addHost("127.0.0.1", refusing.getLocalPort())
+                    .addHost(trust.host(), trust.port()).user(TestServers.TRUST_USER).build());
+            try (RawClient c = new RawClient("127.0.0.1", port)) {
+                c.setTimeout(10_000);
+                c.startup(0, RawClient.params("user", TestServers.ALICE, "database", "postgres"));
+                Thread.sleep(150); // pgmux is waiting for the first host's answer now
+                c.query("select 'pipelined' as x");
+                c.readUntil('Z'); // the login on the second host
+                RawClient.Message row = c.readUntil('D');
+                assertThat(new String(row.body(), StandardCharsets.UTF_8)).contains("pipelined");
+                c.readUntil('Z');
+            }
         }
     }
 
