@@ -60,16 +60,22 @@ class HiddenUsersIT {
 
     @Test
     void anUnknownUserLooksLikeAWrongPasswordAsOnPostgres() {
+        // a user with a route and a wrong password: the server's answer (whose source location pgmux notes)
+        SQLException wrong = login(proxy.port(), TestServers.ALICE, "not alice's password");
+        assertThat(wrong.getSQLState()).isEqualTo("28P01");
+        assertThat((Object) login(proxy.port(), TestServers.ALICE, TestServers.ALICE_PASSWORD)).isNull();
+
         SQLException viaProxy = login(proxy.port(), "nobody_here", "whatever");
         SQLException direct = login(pg.port(), "nobody_here", "whatever");
         assertThat(direct.getSQLState()).isEqualTo("28P01");
         assertThat(viaProxy.getSQLState()).isEqualTo(direct.getSQLState());
         assertThat(serverMessage(viaProxy)).isEqualTo(serverMessage(direct))
                 .isEqualTo("password authentication failed for user \"nobody_here\"");
-        // a user with a route and a wrong password: the same answer, from the server
-        SQLException wrong = login(proxy.port(), TestServers.ALICE, "not alice's password");
-        assertThat(wrong.getSQLState()).isEqualTo("28P01");
-        assertThat((Object) login(proxy.port(), TestServers.ALICE, TestServers.ALICE_PASSWORD)).isNull();
+        var proxied = ((org.postgresql.util.PSQLException) viaProxy).getServerErrorMessage();
+        var real = ((org.postgresql.util.PSQLException) direct).getServerErrorMessage();
+        assertThat(proxied.getFile()).isEqualTo(real.getFile()).isNotNull();
+        assertThat(proxied.getLine()).isEqualTo(real.getLine()).isPositive();
+        assertThat(proxied.getRoutine()).isEqualTo(real.getRoutine()).isNotNull();
     }
 
     static String serverMessage(SQLException e) {

@@ -23,6 +23,14 @@ public record ErrorResponse(String severity, String sqlState, String message, St
     }
 
     public ByteBuf encode(ByteBufAllocator alloc) {
+        return encode(alloc, java.util.Map.of());
+    }
+
+    /**
+     * Encodes this error with more fields after the usual ones, in the map's order, e.g. the source location
+     * fields F, L and R that PostgreSQL puts last.
+     */
+    public ByteBuf encode(ByteBufAllocator alloc, java.util.Map<Character, String> more) {
         ByteBuf out = alloc.buffer(64 + message.length());
         int start = out.writerIndex();
         out.writeByte('E').writeInt(0);
@@ -36,6 +44,7 @@ public record ErrorResponse(String severity, String sqlState, String message, St
         if (hint != null) {
             field(out, 'H', hint);
         }
+        more.forEach((code, value) -> field(out, code, value));
         out.writeByte(0);
         out.setInt(start + 1, out.writerIndex() - start - 1);
         return out;

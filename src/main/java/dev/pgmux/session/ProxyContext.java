@@ -28,6 +28,7 @@ public final class ProxyContext {
     private volatile Limits limits;
     private volatile RoleCheck roleCheck;
     private volatile boolean hideUnknownUsers;
+    private volatile java.util.Map<Character, String> passwordFailureLocation = java.util.Map.of();
     private final byte[] mockSecret = new byte[32];
     private volatile ServerTls serverTls;
     private final BackendTls backendTls = new BackendTls();
@@ -88,6 +89,18 @@ public final class ProxyContext {
 
     public void hideUnknownUsers(boolean hide) {
         this.hideUnknownUsers = hide;
+    }
+
+    /**
+     * The source location fields (F, L, R) of the last "password authentication failed" a backend sent, for the
+     * same error when pgmux fails a hidden unknown user; empty until one was seen.
+     */
+    java.util.Map<Character, String> passwordFailureLocation() {
+        return passwordFailureLocation;
+    }
+
+    void passwordFailureLocation(java.util.Map<Character, String> location) {
+        this.passwordFailureLocation = location;
     }
 
     /** This proxy's secret for the salts of {@link MockScram}: the same salt for a name on every attempt. */

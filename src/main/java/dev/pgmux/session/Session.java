@@ -581,6 +581,18 @@ public final class Session {
         client.read();
     }
 
+    /** Ends a hidden unknown user's login; a 28P01 carries the source location a backend's 28P01 had. */
+    private void failWith(ErrorResponse error) {
+        if (!SqlState.INVALID_PASSWORD.equals(error.sqlState()) || proxy.passwordFailureLocation().isEmpty()) {
+            fail(error);
+            return;
+        }
+        proxy.rejected();
+        client.writeAndFlush(error.encode(client.alloc(), proxy.passwordFailureLocation()))
+                .addListener(ChannelFutureListener.CLOSE);
+        finish(error.message());
+    }
+
     /** PostgreSQL's limit for one authentication message (PG_MAX_AUTH_TOKEN_LENGTH). */
     private static final int MAX_SASL_MESSAGE = 65535;
 
@@ -600,7 +612,7 @@ public final class Session {
                 }
                 int length = mockIn.getInt(mockIn.readerIndex() + 1);
                 if (length < 4 || length - 4 > MAX_SASL_MESSAGE) {
-                    fail(mockScram.passwordFailed()); // what PostgreSQL ends such a login with
+                    failWith(mockScram.passwordFailed()); // what PostgreSQL ends such a login with
                     return;
                 }
                 if (mockIn.readableBytes() < length + 1) {
@@ -617,7 +629,7 @@ public final class Session {
                 switch (step) {
                     case MockScram.Answer a -> client.write(a.message());
                     case MockScram.Failure f -> {
-                        fail(f.error());
+                        failWith(f.error());
                         return;
                     }
                 }
@@ -986,7 +998,11 @@ public final class Session {
             }
             case BackendMessages.ERROR_RESPONSE -> {
                 backendErrorRelayed = true;
-                String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
+                ByteBuf fields = frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5);
+                String code = ErrorResponse.sqlStateOf(fields);
+                if (SqlState.INVALID_PASSWORD.equals(code) && proxy.hideUnknownUsers()) {
+                    rememberPasswordFailureLocation(fields);
+                }
                 logLoginFailure("backend refused login sqlstate=" + code);
                 client.write(frame);
             }
@@ -1003,6 +1019,20 @@ public final class Session {
                 startForwarding();
             }
             default -> client.write(frame);
+        }
+    }
+
+    /** Keeps F, L and R of a backend's 28P01, so that hidden unknown users get the same fields. */
+    private void rememberPasswordFailureLocation(ByteBuf fields) {
+        Map<Character, String> location = new LinkedHashMap<>();
+        for (char f : new char[] {'F', 'L', 'R'}) {
+            String value = ErrorResponse.fieldOf(fields, f);
+            if (value != null && value.length() <= 64) {
+                location.put(f, value);
+            }
+        }
+        if (location.size() == 3 && !location.equals(proxy.passwordFailureLocation())) {
+            proxy.passwordFailureLocation(java.util.Collections.unmodifiableMap(location));
         }
     }
 
