@@ -53,6 +53,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * accept ─► Startup ──► Routing ──► Connecting ──► Authenticating ──► Forwarding ──► Closed
+ *                          └─ no route, unknown users hidden ─► MockAuthenticating ─► Closed (28P01)
  *             │ SSLRequest → 'S' + TLS (or 'N')      (backend TLS,      (relay; look     (raw bytes both
  *             │ GSSENCRequest → 'N'                   startup sent)      at R, K, v, E, Z) ways, backpressure)
  *             │ 0x16 first → direct TLS (ALPN "postgresql")
@@ -61,8 +62,10 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * All methods run on the client channel's event loop; the backend channel is registered on the same loop.
- * Both channels have AUTO_READ off: a side is read only while the other side can take more, so a slow client
- * slows its backend instead of filling pgmux's memory.
+ * Until Forwarding, each read is requested by hand (AUTO_READ off); from then on both sides read by themselves
+ * and a side is paused only while the other cannot take more (writability), so a slow client slows its backend
+ * instead of filling pgmux's memory. A backend with several hosts is tried host by host in Connecting and, until
+ * the client has seen an authentication request, in Authenticating.
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
