@@ -53,12 +53,13 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * accept ─► Startup ──► Routing ──► Connecting ──► Authenticating ──► Forwarding ──► Closed
- *                          └─ no route, unknown users hidden ─► MockAuthenticating ─► Closed (28P01)
  *             │ SSLRequest → 'S' + TLS (or 'N')      (backend TLS,      (relay; look     (raw bytes both
  *             │ GSSENCRequest → 'N'                   startup sent)      at R, K, v, E, Z) ways, backpressure)
  *             │ 0x16 first → direct TLS (ALPN "postgresql")
  *             │ CancelRequest → forwarded → Closed
  *             └ malformed → FATAL ErrorResponse → Closed
+ *
+ * Routing, no route, hide_unknown_users on ─► MockAuthenticating (a SCRAM exchange) ─► Closed with 28P01
  * </pre>
  *
  * All methods run on the client channel's event loop; the backend channel is registered on the same loop.
