@@ -35,7 +35,12 @@ final class MockScram {
     sealed interface Step {
     }
 
-    record Answer(ByteBuf message) implements Step {
+    /** An answer, built when it is sent (it may wait: see the session's delays). */
+    record Answer(byte[] serverFirst) implements Step {
+        ByteBuf encode(ByteBufAllocator alloc) {
+            return alloc.buffer(9 + serverFirst.length).writeByte('R').writeInt(8 + serverFirst.length)
+                    .writeInt(AUTH_SASL_CONTINUE).writeBytes(serverFirst);
+        }
     }
 
     record Failure(ErrorResponse error) implements Step {
@@ -78,10 +83,10 @@ final class MockScram {
     /**
      * Takes the body of one SASL message ('p') from the client and says what follows.
      */
-    Step onMessage(ByteBuf body, ByteBufAllocator alloc) {
+    Step onMessage(ByteBuf body) {
         try {
             if (nonce == null) {
-                return new Answer(onClientFirst(body, alloc));
+                return new Answer(onClientFirst(body));
             }
             onClientFinal(body.toString(StandardCharsets.UTF_8));
             return new Failure(passwordFailed()); // a well-formed proof: wrong, whatever it is
@@ -90,7 +95,7 @@ final class MockScram {
         }
     }
 
-    private ByteBuf onClientFirst(ByteBuf body, ByteBufAllocator alloc) throws Malformed {
+    private byte[] onClientFirst(ByteBuf body) throws Malformed {
         String mechanism;
         try {
             mechanism = Wire.readCString(body);
@@ -146,9 +151,7 @@ final class MockScram {
         RANDOM.nextBytes(serverNonce);
         nonce = clientNonce + Base64.getEncoder().encodeToString(serverNonce);
         String serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt()) + ",i=" + ITERATIONS;
-        byte[] bytes = serverFirst.getBytes(StandardCharsets.UTF_8);
-        return alloc.buffer(9 + bytes.length).writeByte('R').writeInt(8 + bytes.length).writeInt(AUTH_SASL_CONTINUE)
-                .writeBytes(bytes);
+        return serverFirst.getBytes(StandardCharsets.UTF_8);
     }
 
     /** read_client_final_message, then the nonce check: {@code c=...,r=...[,ext...],p=...}. */

@@ -103,6 +103,37 @@ public final class ProxyContext {
         this.passwordFailureLocation = location;
     }
 
+    /**
+     * How long real logins take, as clients see it, for hidden unknown users' answers to take as long: from the
+     * start of connecting to the server's first authentication request, and from a client's authentication message
+     * to the server's answer. Moving averages (1/8 weight to each new sample), in nanoseconds.
+     */
+    private final java.util.concurrent.atomic.AtomicLong loginLatency = new java.util.concurrent.atomic.AtomicLong(3_000_000);
+    /** [0]: answer to the client's first SASL message; [1]: answer to its final message (the proof). */
+    private final java.util.concurrent.atomic.AtomicLongArray authRoundTrip =
+            new java.util.concurrent.atomic.AtomicLongArray(new long[] {1_000_000, 3_000_000});
+
+    void recordLoginLatency(long nanos) {
+        loginLatency.accumulateAndGet(nanos, ProxyContext::average);
+    }
+
+    void recordAuthRoundTrip(int step, long nanos) {
+        authRoundTrip.accumulateAndGet(step, nanos, ProxyContext::average);
+    }
+
+    long loginLatency() {
+        return loginLatency.get();
+    }
+
+    long authRoundTrip(int step) {
+        return authRoundTrip.get(step);
+    }
+
+    private static long average(long mean, long sample) {
+        long capped = Math.min(sample, 1_000_000_000L); // one slow login must not slow every later one
+        return mean + (capped - mean) / 8;
+    }
+
     /** This proxy's secret for the salts of {@link MockScram}: the same salt for a name on every attempt. */
     byte[] mockSecret() {
         return mockSecret;

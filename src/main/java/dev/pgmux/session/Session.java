@@ -127,6 +127,14 @@ public final class Session {
     private ByteBuf pendingToBackend;
     private MockScram mockScram;
     private ByteBuf mockIn;
+    /** A mock answer is on its way (delayed like a server's): read nothing more until it is out. */
+    private boolean mockAnswerPending;
+    private long connectStartNanos;
+    private long authSentNanos;
+    /** Authentication requests the backend sent (SASL, continue, ...), to tell its answers apart for timing. */
+    private int authRequests;
+    /** Client SASL messages the mock exchange has answered. */
+    private int mockAnswers;
 
     private StartupMessage startup;
     private StartupMessage toBackend;
@@ -190,6 +198,7 @@ public final class Session {
                 if (!authRequestRelayed) {
                     bufferForBackend(in.retainedDuplicate()); // for the next host, should this one fail
                 }
+                authSentNanos = System.nanoTime();
                 toBackend(in);
             }
             case Forwarding f -> {
@@ -218,7 +227,9 @@ public final class Session {
             }
             case MockAuthenticating m -> {
                 client.flush();
-                client.read();
+                if (!mockAnswerPending) {
+                    client.read();
+                }
             }
             default -> {
                 // Routing/Connecting: read no more until the backend is there.
@@ -575,14 +586,40 @@ public final class Session {
             client.write(BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor,
                     startup.protocolOptions()));
         }
-        client.write(mockScram.start(client.alloc()));
         ByteBuf pending = pendingToBackend;
         pendingToBackend = null;
         if (pending != null) {
-            onMockAuthBytes(pending);
+            mockIn = pending; // read once the first request is out
         }
+        // A real login connects to a server first: answer after about as long, so that timing tells nothing.
+        mockAnswerPending = true;
+        afterMockDelay(proxy.loginLatency(), () -> {
+            client.write(mockScram.start(client.alloc()));
+            mockAnswerSent();
+        });
+    }
+
+    /** Runs {@code send} after about {@code meanNanos} (±25 %), if the session is still in the mock exchange. */
+    private void afterMockDelay(long meanNanos, Runnable send) {
+        long delay = meanNanos * 3 / 4 + java.util.concurrent.ThreadLocalRandom.current().nextLong(meanNanos / 2 + 1);
+        client.eventLoop().schedule(() -> {
+            if (state instanceof MockAuthenticating) {
+                send.run();
+            }
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void mockAnswerSent() {
+        mockAnswerPending = false;
         client.flush();
-        client.read();
+        if (mockIn != null && mockIn.isReadable()) {
+            ByteBuf buffered = mockIn;
+            mockIn = null;
+            onMockAuthBytes(buffered);
+        }
+        if (state instanceof MockAuthenticating && !mockAnswerPending) {
+            client.read();
+        }
     }
 
     /** Ends a hidden unknown user's login; a 28P01 carries the source location a backend's 28P01 had. */
@@ -603,7 +640,7 @@ public final class Session {
     private void onMockAuthBytes(ByteBuf in) {
         mockIn = mockIn == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), mockIn, in);
         try {
-            while (state instanceof MockAuthenticating && mockIn.isReadable()) {
+            while (state instanceof MockAuthenticating && !mockAnswerPending && mockIn.isReadable()) {
                 int type = mockIn.getUnsignedByte(mockIn.readerIndex());
                 if (type != 'p') {
                     // PostgreSQL looks at the type before anything else (Terminate included)
@@ -626,16 +663,19 @@ public final class Session {
                 mockIn.skipBytes(length + 1);
                 MockScram.Step step;
                 try {
-                    step = mockScram.onMessage(body, client.alloc());
+                    step = mockScram.onMessage(body);
                 } finally {
                     body.release();
                 }
+                // answered after about as long as servers take to answer an authentication message
+                mockAnswerPending = true;
                 switch (step) {
-                    case MockScram.Answer a -> client.write(a.message());
-                    case MockScram.Failure f -> {
-                        failWith(f.error());
-                        return;
-                    }
+                    case MockScram.Answer a -> afterMockDelay(proxy.authRoundTrip(Math.min(mockAnswers++, 1)), () -> {
+                        client.write(a.encode(client.alloc()));
+                        mockAnswerSent();
+                    });
+                    case MockScram.Failure f ->
+                            afterMockDelay(proxy.authRoundTrip(Math.min(mockAnswers++, 1)), () -> failWith(f.error()));
                 }
             }
         } finally {
@@ -702,6 +742,7 @@ public final class Session {
 
     private void connect() {
         state = new Connecting(false);
+        connectStartNanos = System.nanoTime();
         ChannelFuture registered = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().socketChannelClass())
@@ -956,6 +997,15 @@ public final class Session {
     /** Looks at one backend message during authentication and relays it (or its rewrite) in order. */
     private void onAuthMessage(ByteBuf frame) throws ProtocolException {
         byte type = frame.getByte(frame.readerIndex());
+        if (type == BackendMessages.AUTHENTICATION && !authRequestRelayed) {
+            proxy.recordLoginLatency(System.nanoTime() - connectStartNanos);
+        } else if (authSentNanos != 0 && (authRequests == 1 || authRequests == 2)) {
+            proxy.recordAuthRoundTrip(authRequests - 1, System.nanoTime() - authSentNanos);
+        }
+        authSentNanos = 0;
+        if (type == BackendMessages.AUTHENTICATION) {
+            authRequests++;
+        }
         if (type == BackendMessages.ERROR_RESPONSE && !authRequestRelayed && laterHostResolved()) {
             // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
             // client has not taken part yet, so another host can still serve it.
