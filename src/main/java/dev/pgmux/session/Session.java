@@ -129,10 +129,11 @@ public final class Session {
     private ByteBuf mockIn;
     /** A mock answer is on its way (delayed like a server's): read nothing more until it is out. */
     private boolean mockAnswerPending;
-    private long connectStartNanos;
+    /** When routing began: real logins and hidden unknown users are timed from the same point. */
+    private long loginStartNanos;
     private long authSentNanos;
-    /** Authentication requests the backend sent (SASL, continue, ...), to tell its answers apart for timing. */
-    private int authRequests;
+    /** The code of the last authentication request the backend sent (10 SASL, 11 SASL continue, ...). */
+    private int lastAuthCode = -1;
     /** Client SASL messages the mock exchange has answered. */
     private int mockAnswers;
 
@@ -453,6 +454,7 @@ public final class Session {
     }
 
     private void route() {
+        loginStartNanos = System.nanoTime();
         RouteRequest request = new RouteRequest(startup.user(), startup.database(),
                 startup.parameters().get("application_name"), startup.parameters(), clientAddress, sniHost,
                 client.pipeline().get(SslHandler.class) != null);
@@ -593,20 +595,34 @@ public final class Session {
         }
         // A real login connects to a server first: answer after about as long, so that timing tells nothing.
         mockAnswerPending = true;
-        afterMockDelay(proxy.loginLatency(), () -> {
+        afterMockDelay(proxy.loginLatency(), System.nanoTime() - loginStartNanos, () -> {
             client.write(mockScram.start(client.alloc()));
             mockAnswerSent();
         });
     }
 
-    /** Runs {@code send} after about {@code meanNanos} (±25 %), if the session is still in the mock exchange. */
-    private void afterMockDelay(long meanNanos, Runnable send) {
+    /**
+     * Runs {@code send} about {@code meanNanos} (±25 %) after the step began, {@code spentNanos} ago, if the session
+     * is still in the mock exchange.
+     */
+    private void afterMockDelay(long meanNanos, long spentNanos, Runnable send) {
         long delay = meanNanos * 3 / 4 + java.util.concurrent.ThreadLocalRandom.current().nextLong(meanNanos / 2 + 1);
         client.eventLoop().schedule(() -> {
             if (state instanceof MockAuthenticating) {
-                send.run();
+                try {
+                    send.run();
+                } catch (RuntimeException e) {
+                    log.error("mock authentication failed client={}", clientAddress, e);
+                    fail(mockScram.passwordFailed());
+                }
             }
-        }, delay, TimeUnit.NANOSECONDS);
+        }, Math.max(0, delay - spentNanos), TimeUnit.NANOSECONDS);
+    }
+
+    /** Answers the client's next SASL step (or ends it) after about as long as servers take for that step. */
+    private void afterMockStep(Runnable send) {
+        mockAnswerPending = true;
+        afterMockDelay(proxy.authRoundTrip(Math.min(mockAnswers++, 1)), 0, send);
     }
 
     private void mockAnswerSent() {
@@ -634,6 +650,8 @@ public final class Session {
         finish(error.message());
     }
 
+    private static final int AUTH_SASL_CONTINUE = 11;
+
     /** PostgreSQL's limit for one authentication message (PG_MAX_AUTH_TOKEN_LENGTH). */
     private static final int MAX_SASL_MESSAGE = 65535;
 
@@ -644,8 +662,9 @@ public final class Session {
                 int type = mockIn.getUnsignedByte(mockIn.readerIndex());
                 if (type != 'p') {
                     // PostgreSQL looks at the type before anything else (Terminate included)
-                    fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
-                            "expected SASL response, got message type " + type));
+                    ErrorResponse e = ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                            "expected SASL response, got message type " + type);
+                    afterMockStep(() -> fail(e));
                     return;
                 }
                 if (mockIn.readableBytes() < 5) {
@@ -653,7 +672,7 @@ public final class Session {
                 }
                 int length = mockIn.getInt(mockIn.readerIndex() + 1);
                 if (length < 4 || length - 4 > MAX_SASL_MESSAGE) {
-                    failWith(mockScram.passwordFailed()); // what PostgreSQL ends such a login with
+                    afterMockStep(() -> failWith(mockScram.passwordFailed())); // as PostgreSQL ends such a login
                     return;
                 }
                 if (mockIn.readableBytes() < length + 1) {
@@ -667,15 +686,12 @@ public final class Session {
                 } finally {
                     body.release();
                 }
-                // answered after about as long as servers take to answer an authentication message
-                mockAnswerPending = true;
                 switch (step) {
-                    case MockScram.Answer a -> afterMockDelay(proxy.authRoundTrip(Math.min(mockAnswers++, 1)), () -> {
+                    case MockScram.Answer a -> afterMockStep(() -> {
                         client.write(a.encode(client.alloc()));
                         mockAnswerSent();
                     });
-                    case MockScram.Failure f ->
-                            afterMockDelay(proxy.authRoundTrip(Math.min(mockAnswers++, 1)), () -> failWith(f.error()));
+                    case MockScram.Failure f -> afterMockStep(() -> failWith(f.error()));
                 }
             }
         } finally {
@@ -742,7 +758,6 @@ public final class Session {
 
     private void connect() {
         state = new Connecting(false);
-        connectStartNanos = System.nanoTime();
         ChannelFuture registered = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().socketChannelClass())
@@ -998,13 +1013,14 @@ public final class Session {
     private void onAuthMessage(ByteBuf frame) throws ProtocolException {
         byte type = frame.getByte(frame.readerIndex());
         if (type == BackendMessages.AUTHENTICATION && !authRequestRelayed) {
-            proxy.recordLoginLatency(System.nanoTime() - connectStartNanos);
-        } else if (authSentNanos != 0 && (authRequests == 1 || authRequests == 2)) {
-            proxy.recordAuthRoundTrip(authRequests - 1, System.nanoTime() - authSentNanos);
+            proxy.recordLoginLatency(System.nanoTime() - loginStartNanos);
+        } else if (authSentNanos != 0 && (lastAuthCode == BackendMessages.AUTH_SASL || lastAuthCode == AUTH_SASL_CONTINUE)) {
+            // only SCRAM steps: a password check (md5, cleartext, maybe LDAP behind it) times something else
+            proxy.recordAuthRoundTrip(lastAuthCode == BackendMessages.AUTH_SASL ? 0 : 1, System.nanoTime() - authSentNanos);
         }
         authSentNanos = 0;
-        if (type == BackendMessages.AUTHENTICATION) {
-            authRequests++;
+        if (type == BackendMessages.AUTHENTICATION && frame.readableBytes() >= 9) {
+            lastAuthCode = frame.getInt(frame.readerIndex() + 5);
         }
         if (type == BackendMessages.ERROR_RESPONSE && !authRequestRelayed && laterHostResolved()) {
             // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
