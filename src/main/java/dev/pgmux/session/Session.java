@@ -1262,6 +1262,9 @@ public final class Session {
                 case Authenticating a -> {
                     // let it finish logging in; it ends at its first idle moment
                 }
+                case MockAuthenticating m -> {
+                    // as a real login would: it ends on its own, with 28P01, soon
+                }
                 case Closed c -> {
                 }
                 default -> fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
