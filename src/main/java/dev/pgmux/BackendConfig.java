@@ -50,31 +50,38 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
          * @param defaultPort the port when none is written
          */
         public static Endpoint parse(String text, int defaultPort) {
+            return parse(text, defaultPort, "\"" + text.strip() + "\"");
+        }
+
+        /**
+         * As {@link #parse(String, int)}; {@code where} names the text in error messages ("bad port in WHERE").
+         */
+        public static Endpoint parse(String text, int defaultPort, String where) {
             String t = text.strip();
             String host;
             String port = null;
             if (t.startsWith("[")) {
                 int close = t.indexOf(']');
                 if (close < 0) {
-                    throw new IllegalArgumentException("unclosed [ in host \"" + t + "\"");
+                    throw new IllegalArgumentException("unclosed [ in " + where);
                 }
                 host = t.substring(1, close);
                 String after = t.substring(close + 1);
                 if (after.startsWith(":")) {
                     port = after.substring(1);
                 } else if (!after.isEmpty()) {
-                    throw new IllegalArgumentException("expected :PORT after ] in host \"" + t + "\"");
+                    throw new IllegalArgumentException("expected :PORT after ] in " + where);
                 }
             } else {
                 int colon = t.indexOf(':');
                 if (colon >= 0 && t.indexOf(':', colon + 1) >= 0) {
-                    throw new IllegalArgumentException("an IPv6 address needs brackets, [::1]:5432, not \"" + t + "\"");
+                    throw new IllegalArgumentException("an IPv6 address needs brackets, [::1]:5432, in " + where);
                 }
                 host = colon < 0 ? t : t.substring(0, colon);
                 port = colon < 0 ? null : t.substring(colon + 1);
             }
             if (host.isEmpty()) {
-                throw new IllegalArgumentException("no host in \"" + t + "\"");
+                throw new IllegalArgumentException("no host in " + where);
             }
             if (port == null) {
                 return new Endpoint(host, defaultPort);
@@ -82,7 +89,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             try {
                 return new Endpoint(host, Integer.parseInt(port));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad port in host \"" + t + "\"");
+                throw new IllegalArgumentException("bad port in " + where);
             }
         }
 

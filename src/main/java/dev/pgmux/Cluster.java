@@ -28,6 +28,11 @@ public record Cluster(int instanceId, Map<Integer, String> peers) {
         peers = java.util.Collections.unmodifiableMap(new TreeMap<>(peers));
     }
 
+    /** The instance id of {@code cluster}, or 0 for none (a single instance). */
+    public static int instanceIdOf(Cluster cluster) {
+        return cluster == null ? 0 : cluster.instanceId();
+    }
+
     private static void checkId(int id) {
         if (id < 1 || id > MAX_INSTANCE_ID) {
             throw new IllegalArgumentException("instance id must be between 1 and " + MAX_INSTANCE_ID + ", not " + id);

@@ -138,7 +138,7 @@ public final class ProxyServer implements AutoCloseable {
         ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
         routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
-                cluster == null ? 0 : cluster.instanceId());
+                Cluster.instanceIdOf(cluster));
         context.roleCheck(roleCheck);
         context.hideUnknownUsers(hideUnknownUsers);
         if (cluster != null) {
@@ -235,8 +235,8 @@ public final class ProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException if the instance id differs from the running one
      */
     public void cluster(Cluster cluster) {
-        int running = this.cluster == null ? 0 : this.cluster.instanceId();
-        int next = cluster == null ? 0 : cluster.instanceId();
+        int running = Cluster.instanceIdOf(this.cluster);
+        int next = Cluster.instanceIdOf(cluster);
         if (context != null && running != next) {
             throw new IllegalArgumentException("the instance id applies only at start (running: " + running
                     + ", new: " + next + ")");

@@ -68,46 +68,10 @@ public final class BackendSpec {
             }
             rest = rest.substring(0, slash);
         }
-        if (rest.indexOf(',') >= 0) {
-            List<BackendConfig.Endpoint> hosts = new ArrayList<>();
-            for (String h : rest.split(",", -1)) {
-                hosts.add(BackendConfig.Endpoint.parse(h, 5432));
-            }
-            return b.hosts(hosts).build();
+        List<BackendConfig.Endpoint> hosts = new ArrayList<>();
+        for (String h : rest.split(",", -1)) {
+            hosts.add(BackendConfig.Endpoint.parse(h, 5432, "backend " + spec));
         }
-        String host;
-        String portText = null;
-        if (rest.startsWith("[")) {
-            int close = rest.indexOf(']');
-            if (close < 0) {
-                throw new IllegalArgumentException("unclosed [ in backend " + spec);
-            }
-            host = rest.substring(1, close);
-            String after = rest.substring(close + 1);
-            if (after.startsWith(":")) {
-                portText = after.substring(1);
-            } else if (!after.isEmpty()) {
-                throw new IllegalArgumentException("expected :PORT after ] in backend " + spec);
-            }
-        } else {
-            int colon = rest.indexOf(':');
-            if (colon >= 0 && rest.indexOf(':', colon + 1) >= 0) {
-                throw new IllegalArgumentException("an IPv6 address needs brackets, [::1]:5432, in backend " + spec);
-            }
-            host = colon < 0 ? rest : rest.substring(0, colon);
-            portText = colon < 0 ? null : rest.substring(colon + 1);
-        }
-        int port = 5432;
-        if (portText != null) {
-            try {
-                port = Integer.parseInt(portText);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad port in backend " + spec);
-            }
-        }
-        if (host.isEmpty()) {
-            throw new IllegalArgumentException("no host in backend " + spec);
-        }
-        return b.host(host).port(port).build();
+        return b.hosts(hosts).build();
     }
 }

@@ -1,6 +1,7 @@
 package dev.pgmux.config;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.Cluster;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +49,8 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         if (!Objects.equals(old.threads(), now.threads())) {
             restart.add("threads");
         }
-        int oldId = old.cluster() == null ? 0 : old.cluster().instanceId();
-        int newId = now.cluster() == null ? 0 : now.cluster().instanceId();
+        int oldId = Cluster.instanceIdOf(old.cluster());
+        int newId = Cluster.instanceIdOf(now.cluster());
         if (oldId != newId) {
             restart.add("cluster.instance_id");
         }

@@ -105,6 +105,6 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */
     private static boolean sameInstance(Cluster a, Cluster b) {
-        return (a == null ? 0 : a.instanceId()) == (b == null ? 0 : b.instanceId());
+        return Cluster.instanceIdOf(a) == Cluster.instanceIdOf(b);
     }
 }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -15,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,14 +60,22 @@ public final class HostSelector {
 
     /** Remembers the role a server reported. */
     public void observed(Endpoint host, Role role) {
-        if (seen.size() >= MAX_HOSTS && !seen.containsKey(host)) {
-            long now = System.nanoTime();
-            seen.values().removeIf(s -> now - s.atNanos() > ttlNanos);
-            if (seen.size() >= MAX_HOSTS) {
+        long now = System.nanoTime();
+        putBounded(seen, host, new Seen(role, now), s -> now - s.atNanos() > ttlNanos);
+    }
+
+    /**
+     * Puts an entry unless the map holds {@link #MAX_HOSTS} others that are all still in use: expired ones make
+     * room first.
+     */
+    private static <V> void putBounded(Map<Endpoint, V> map, Endpoint key, V value, Predicate<V> expired) {
+        if (map.size() >= MAX_HOSTS && !map.containsKey(key)) {
+            map.values().removeIf(expired);
+            if (map.size() >= MAX_HOSTS) {
                 return;
             }
         }
-        seen.put(host, new Seen(role, System.nanoTime()));
+        map.put(key, value);
     }
 
     /**
@@ -139,13 +149,7 @@ public final class HostSelector {
 
     private void rememberFailure(Endpoint host) {
         long now = System.nanoTime();
-        if (probeFailures.size() >= MAX_HOSTS) {
-            probeFailures.values().removeIf(at -> now - at > PROBE_RETRY_NANOS);
-            if (probeFailures.size() >= MAX_HOSTS) {
-                return;
-            }
-        }
-        probeFailures.put(host, now);
+        putBounded(probeFailures, host, now, at -> now - at > PROBE_RETRY_NANOS);
     }
 
     private int nextTurn(List<Endpoint> hosts) {

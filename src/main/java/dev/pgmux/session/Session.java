@@ -20,6 +20,7 @@ import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.tls.ServerTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -640,14 +641,7 @@ public final class Session {
 
     /** Ends a hidden unknown user's login; a 28P01 carries the source location a backend's 28P01 had. */
     private void failWith(ErrorResponse error) {
-        if (!SqlState.INVALID_PASSWORD.equals(error.sqlState()) || proxy.passwordFailureLocation().isEmpty()) {
-            fail(error);
-            return;
-        }
-        proxy.rejected();
-        client.writeAndFlush(error.encode(client.alloc(), proxy.passwordFailureLocation()))
-                .addListener(ChannelFutureListener.CLOSE);
-        finish(error.message());
+        fail(error, SqlState.INVALID_PASSWORD.equals(error.sqlState()) ? proxy.passwordFailureLocation() : Map.of());
     }
 
     private static final int AUTH_SASL_CONTINUE = 11;
@@ -1311,13 +1305,18 @@ public final class Session {
 
     /** Sends a FATAL error to the client, then closes both connections. */
     private void fail(ErrorResponse error) {
+        fail(error, Map.of());
+    }
+
+    /** As {@link #fail(ErrorResponse)}, with more fields in the error (see {@link ErrorResponse#encode(ByteBufAllocator, Map)}). */
+    private void fail(ErrorResponse error, Map<Character, String> more) {
         if (state instanceof Closed) {
             return;
         }
         if (!(state instanceof Forwarding)) {
             proxy.rejected();
         }
-        client.writeAndFlush(error.encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
+        client.writeAndFlush(error.encode(client.alloc(), more)).addListener(ChannelFutureListener.CLOSE);
         if (backend != null) {
             backend.close();
         }
