@@ -2,7 +2,7 @@ package dev.pgmux;
 
 import dev.pgmux.session.ClientHandler;
 import dev.pgmux.session.ProxyContext;
-import dev.pgmux.session.Session;
+import dev.pgmux.session.ClientSession;
 import dev.pgmux.tls.ServerTls;
 import dev.pgmux.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
@@ -316,12 +316,12 @@ public final class ProxyServer implements AutoCloseable {
         if (open > 0) {
             log.info("shutting down: waiting up to {} ms for {} sessions", deadline.toMillis(), open);
         }
-        context.sessions().forEach(Session::drain);
+        context.sessions().forEach(ClientSession::drain);
         long end = System.nanoTime() + deadline.toNanos();
         waitForSessions(end);
         if (!context.sessions().isEmpty()) {
             log.info("shutdown deadline reached: terminating {} sessions", context.sessions().size());
-            context.sessions().forEach(Session::terminate);
+            context.sessions().forEach(ClientSession::terminate);
             waitForSessions(System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
         }
         shutdownResources();

@@ -81,7 +81,7 @@ public sealed interface StartupPacket {
     /** The length word of a startup packet, or an error if it is out of range. */
     static int checkLength(int length) throws ProtocolException {
         if (length < MIN_LENGTH || length > MAX_LENGTH) {
-            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
+            throw ProtocolException.silent(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
         }
         return length;
     }
@@ -93,7 +93,7 @@ public sealed interface StartupPacket {
      */
     static StartupPacket decode(ByteBuf packet) throws ProtocolException {
         if (packet.readableBytes() < MIN_LENGTH - 4) {
-            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
+            throw ProtocolException.silent(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet");
         }
         int length = packet.readableBytes() + 4;
         int code = packet.readInt();
@@ -104,7 +104,8 @@ public sealed interface StartupPacket {
                 return new GssEncRequest();
             case CANCEL_REQUEST_CODE, PEER_CANCEL_REQUEST_CODE: {
                 if (length < 16 || length > 12 + 256) {
-                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request packet");
+                    // PostgreSQL logs this and closes without a word, as for every fault in a cancel request.
+                    throw ProtocolException.silent(SqlState.PROTOCOL_VIOLATION, "invalid length of cancel request packet");
                 }
                 int pid = packet.readInt();
                 byte[] secret = new byte[packet.readableBytes()];

@@ -6,10 +6,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 
-/** The client channel's handler: turns its events into {@link Session} calls. */
+/** The client channel's handler: turns its events into {@link ClientSession} calls. */
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private final ProxyContext proxy;
-    private Session session;
+    private ClientSession session;
 
     public ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -17,8 +17,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        session = new Session(proxy, ctx.channel());
-        session.onClientActive();
+        session = new ClientSession(proxy, ctx.channel());
     }
 
     @Override

@@ -1,6 +1,8 @@
 /**
- * One client connection's life: the {@link dev.pgmux.session.Session} state machine and the two thin Netty
- * handlers (client side, backend side) that turn channel events into calls on it. Everything of one session
- * runs on the client channel's event loop; the backend channel is registered on the same loop, so no locks.
+ * One client connection's life: the {@link dev.pgmux.session.ClientSession} state machine (startup, routing, the
+ * relayed login, forwarding), the pieces it is made of (client startup, route lookup, authentication relay, hidden
+ * unknown users) and the thin Netty handler that turns client channel events into calls on it. Everything of one
+ * session runs on the client channel's event loop; its server connection's channel is registered on the same loop,
+ * so no locks.
  */
 package dev.pgmux.session;

@@ -196,6 +196,8 @@ class StartupPacketTest {
         byte[] packet = WireBytes.of().int32(StartupPacket.CANCEL_REQUEST_CODE).int32(1).raw(new byte[secretLength]).packet();
 
         assertRejected(packet, "08P01", "invalid length of cancel request packet");
+        assertThatThrownBy(() -> decodePacket(packet)).isInstanceOfSatisfying(ProtocolException.class,
+                e -> assertThat(e.silent()).as("closed without a word, as PostgreSQL does").isTrue());
     }
 
     @Test

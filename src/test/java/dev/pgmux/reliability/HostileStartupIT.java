@@ -124,6 +124,11 @@ class HostileStartupIT {
         return new Case(name, true, bytes, Ending.KEEP_OPEN, "", Set.of(End.CLOSED), sqlState, message, Timing.PROMPT);
     }
 
+    /** A fault PostgreSQL only logs (COMMERROR): the connection closes without a word, at once. */
+    static Case silent(String name, byte[] bytes) {
+        return new Case(name, true, bytes, Ending.KEEP_OPEN, "", Set.of(End.CLOSED), null, null, Timing.PROMPT);
+    }
+
     static Map<String, String> fuzzUser() {
         return params("user", "fuzz", "database", "postgres", "application_name", "pgmux-hostile");
     }
@@ -134,8 +139,7 @@ class HostileStartupIT {
                 Timing.AT_LOGIN_TIMEOUT));
         for (int length : new int[] {0, 1, 2, 3, 4, 5, 6, 7, 10_001, 65_536, Integer.MAX_VALUE, -1, -8,
                 Integer.MIN_VALUE}) {
-            cases.add(fatal("length " + length, Frames.packet(length, Frames.V3_0, new byte[0]), "08P01",
-                    "invalid length of startup packet"));
+            cases.add(silent("length " + length, Frames.packet(length, Frames.V3_0, new byte[0])));
         }
         cases.add(new Case("length exactly 10000", true, startupOfLength(TestServers.TRUST_USER, 10_000),
                 Ending.KEEP_OPEN, "", Set.of(End.LOGGED_IN), null, null, Timing.PROMPT));
@@ -164,8 +168,10 @@ class HostileStartupIT {
                 "no PostgreSQL user name specified in startup packet"));
         cases.add(fatal("no parameters at all", Frames.packet(Frames.V3_0, new byte[] {0}), "28000",
                 "no PostgreSQL user name specified in startup packet"));
-        cases.add(fatal("user of 10000 bytes", Frames.startup(params("user", "u".repeat(10_000))), "08P01",
-                "invalid length of startup packet"));
+        cases.add(silent("user of 10000 bytes", Frames.startup(params("user", "u".repeat(10_000)))));
+        // A driver that gives up while connecting may send Terminate before its StartupMessage: 'X' 0 0 0 4 reads as
+        // a length of 1,476,395,008.
+        cases.add(silent("Terminate instead of a startup packet", new byte[] {'X', 0, 0, 0, 4}));
         cases.add(fatal("user of 9000 bytes", Frames.startup(params("user", "u".repeat(9_000))), "28000", "no route"));
         cases.add(fatal("non-UTF-8 user", Frames.startupRaw(Frames.V3_0, bytes("user"), new byte[] {(byte) 0xff,
                 (byte) 0xfe, 'x', (byte) 0xc3}), "28000", "no route"));
@@ -183,7 +189,7 @@ class HostileStartupIT {
                 bytes("nobody"), bytes("user"), bytes("fuzz"), bytes("database"), bytes("postgres"),
                 bytes("application_name"), bytes("pgmux-hostile")), Ending.KEEP_OPEN,
                 "", Set.of(End.LOGGED_IN), null, null, Timing.PROMPT));
-        cases.add(fatal("10000 parameters", manyParameters(10_000, "fuzz"), "08P01", "invalid length of startup packet"));
+        cases.add(silent("10000 parameters", manyParameters(10_000, "fuzz")));
         cases.add(fatal("1000 unknown parameters reach the backend", manyParameters(1_000, "fuzz"), "42704",
                 "unrecognized configuration parameter"));
         cases.add(new Case("SSLRequest twice without TLS", false, Frames.concat(Frames.sslRequest(), Frames.sslRequest()),
@@ -203,10 +209,8 @@ class HostileStartupIT {
                 Ending.KEEP_OPEN, "", Set.of(End.TLS, End.CLOSED), null, null, Timing.PROMPT));
         cases.add(new Case("direct TLS to a proxy without TLS", false, Frames.clientHello("postgresql"), Ending.KEEP_OPEN,
                 "", Set.of(End.CLOSED), null, null, Timing.PROMPT));
-        cases.add(fatal("cancel request without secret", Frames.packet(Frames.CANCEL_REQUEST, new byte[4]), "08P01",
-                "invalid length of cancel request packet"));
-        cases.add(fatal("cancel request with a 300-byte secret", Frames.cancelRequest(7, new byte[300]), "08P01",
-                "invalid length of cancel request packet"));
+        cases.add(silent("cancel request without secret", Frames.packet(Frames.CANCEL_REQUEST, new byte[4])));
+        cases.add(silent("cancel request with a 300-byte secret", Frames.cancelRequest(7, new byte[300])));
         cases.add(new Case("cancel request with an unknown key", true, Frames.cancelRequest(12345, new byte[4]),
                 Ending.KEEP_OPEN, "", Set.of(End.CLOSED), null, null, Timing.PROMPT));
         cases.add(new Case("garbage after the startup", true, Frames.concat(valid, new byte[] {0, 1, 2, 3, 4, 5, 6, 7}),

@@ -178,12 +178,13 @@ class ClientStartupTest {
 
     @ParameterizedTest
     @ValueSource(ints = {0, 3, 7, 10_001, 1 << 24, -1, Integer.MIN_VALUE})
-    void badLengthIsRejectedBeforeAnythingElse(int length) {
+    void badLengthIsClosedSilentlyBeforeAnythingElse(int length) {
+        // PostgreSQL's ProcessStartupPacket logs "invalid length of startup packet" (COMMERROR) and closes.
         EmbeddedChannel ch = connect(proxy(noRoute, Limits.DEFAULT));
 
         send(ch, WireBytes.of().int32(length).bytes());
 
-        assertFatalAndClosed(ch, outbound(ch), "08P01", "invalid length of startup packet");
+        assertClosedWithNothingWritten(ch);
         assertThat(routed).isEmpty();
     }
 
@@ -262,6 +263,31 @@ class ClientStartupTest {
 
         assertClosedWithNothingWritten(ch);
         assertThat(proxy.stats().cancels()).isEqualTo(1);
+        assertThat(routed).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 257})
+    void cancelRequestOfBadLengthIsClosedSilently(int secretLength) {
+        // PostgreSQL logs "invalid length of cancel request packet" (COMMERROR) and closes without a word.
+        ProxyContext proxy = proxy(noRoute, Limits.DEFAULT);
+        EmbeddedChannel ch = connect(proxy);
+
+        send(ch, WireBytes.of().int32(StartupPacket.CANCEL_REQUEST_CODE).int32(4711).raw(new byte[secretLength]).packet());
+
+        assertClosedWithNothingWritten(ch);
+        assertThat(proxy.stats().cancels()).isZero();
+    }
+
+    @Test
+    void terminateBeforeTheStartupMessageIsClosedSilently() {
+        // A driver that gives up while still connecting (node-postgres' end()) may send Terminate first: its bytes
+        // read as a startup length of 1,476,395,008, which PostgreSQL answers with a close and nothing else.
+        EmbeddedChannel ch = connect(proxy(noRoute, Limits.DEFAULT));
+
+        send(ch, new byte[] {'X', 0, 0, 0, 4});
+
+        assertClosedWithNothingWritten(ch);
         assertThat(routed).isEmpty();
     }
 

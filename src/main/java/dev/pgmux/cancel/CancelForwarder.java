@@ -1,7 +1,8 @@
-package dev.pgmux.session;
+package dev.pgmux.cancel;
 
-import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.Limits;
 import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -18,26 +19,27 @@ import org.slf4j.LoggerFactory;
  * Sends a CancelRequest with a backend's own key on a new connection to that backend, then closes. Like libpq,
  * it uses plain TCP: PostgreSQL accepts cancel requests whatever its TLS settings are.
  */
-final class CancelForwarder {
+public final class CancelForwarder {
     private static final Logger log = LoggerFactory.getLogger(CancelForwarder.class);
 
     private CancelForwarder() {
     }
 
-    static void forward(EventLoop loop, ProxyContext ctx, CancelRegistry.Target target) {
-        send(loop, ctx, target.backend(), "backend",
+    public static void forward(EventLoop loop, Transport transport, Limits limits, CancelRegistry.Target target) {
+        send(loop, transport, limits, target.backend(), "backend",
                 alloc -> BackendMessages.cancelRequest(alloc, target.processId(), target.secret()));
     }
 
     /** Passes a client's cancel request on to the instance of the cluster that handed out its key. */
-    static void toPeer(EventLoop loop, ProxyContext ctx, InetSocketAddress peer, int processId, byte[] secret) {
-        send(loop, ctx, peer, "peer", alloc -> BackendMessages.peerCancelRequest(alloc, processId, secret));
+    public static void toPeer(EventLoop loop, Transport transport, Limits limits, InetSocketAddress peer, int processId,
+                              byte[] secret) {
+        send(loop, transport, limits, peer, "peer", alloc -> BackendMessages.peerCancelRequest(alloc, processId, secret));
     }
 
-    private static void send(EventLoop loop, ProxyContext ctx, InetSocketAddress to, String what,
+    private static void send(EventLoop loop, Transport transport, Limits limits, InetSocketAddress to, String what,
                              Function<ByteBufAllocator, ByteBuf> packet) {
-        new Bootstrap().group(loop).channel(ctx.transport().socketChannelClass())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) ctx.limits().backendConnectTimeout().toMillis())
+        new Bootstrap().group(loop).channel(transport.socketChannelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) limits.backendConnectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(to)
                 .addListener((ChannelFutureListener) f -> {

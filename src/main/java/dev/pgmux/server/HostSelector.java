@@ -1,4 +1,4 @@
-package dev.pgmux.session;
+package dev.pgmux.server;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;

@@ -1,25 +1,32 @@
-package dev.pgmux.session;
+package dev.pgmux.server;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 
-/** The backend channel's handler: turns its events into {@link Session} calls. */
-final class BackendHandler extends ChannelInboundHandlerAdapter {
-    private final Session session;
+/**
+ * A backend channel's handler: turns its events into {@link ServerConnection} calls. A connection that moved on to
+ * another host ignores what its earlier channels still report, and closes them.
+ */
+final class ServerHandler extends ChannelInboundHandlerAdapter {
+    private final ServerConnection server;
 
-    BackendHandler(Session session) {
-        this.session = session;
+    ServerHandler(ServerConnection server) {
+        this.server = server;
     }
 
-    // A session that moved on to another host of its backend ignores what its earlier connections still report.
+    private boolean current(ChannelHandlerContext ctx) {
+        Channel ch = ctx.channel();
+        return server.isChannel(ch);
+    }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendActive();
+        if (current(ctx)) {
+            server.onActive();
         } else {
             ctx.close();
         }
@@ -27,8 +34,8 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendRead((ByteBuf) msg);
+        if (current(ctx)) {
+            server.onRead((ByteBuf) msg);
         } else {
             ReferenceCountUtil.release(msg);
         }
@@ -36,37 +43,37 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendReadComplete();
+        if (current(ctx)) {
+            server.onReadComplete();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendWritabilityChanged();
+        if (current(ctx)) {
+            server.onWritabilityChanged();
         }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent hs && session.isBackend(ctx.channel())) {
-            session.onBackendTlsHandshake(hs.cause());
+        if (evt instanceof SslHandshakeCompletionEvent hs && current(ctx)) {
+            server.onTlsHandshake(hs.cause());
         }
         ctx.fireUserEventTriggered(evt);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendClosed();
+        if (current(ctx)) {
+            server.onClosed();
         }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (session.isBackend(ctx.channel())) {
-            session.onBackendException(cause);
+        if (current(ctx)) {
+            server.onException(cause);
         } else {
             ctx.close();
         }

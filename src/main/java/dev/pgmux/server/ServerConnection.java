@@ -1,0 +1,607 @@
+package dev.pgmux.server;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.SslMode;
+import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.protocol.ProtocolException;
+import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection to a backend server, with a life of its own:
+ *
+ * <pre>
+ * Connecting ──► LoggingIn ──► Ready ──► Closed
+ *  host by host:   startup sent;    bytes pass through
+ *  TCP, SSLRequest, each message     unread to the owner
+ *  TLS handshake    to the owner
+ * </pre>
+ *
+ * Until the owner {@linkplain #commit() commits} to a host (its client has seen an authentication request or an
+ * error), any failure moves on to the next host of the backend, with the startup message and the client bytes
+ * sent so far sent again; after that, or when no host is left, the owner hears of it through
+ * {@link Owner#onFailed}. The connection reports to its owner, the client session it serves, and never calls into
+ * it otherwise: it can outlive that owner and serve another.
+ *
+ * <p>All methods run on the event loop the connection was opened on.
+ */
+public final class ServerConnection {
+    private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+    /** Cap for one message during login (PostgreSQL caps authentication tokens far lower). */
+    private static final int MAX_LOGIN_MESSAGE = 1 << 20;
+
+    /** What a server connection tells the client session it serves. */
+    public interface Owner {
+        /** The startup message went out to a host: the client's login messages can follow. */
+        void onLoginStarted();
+
+        /** One whole message the server sent while logging in (type, length, body); the owner releases it. */
+        void onLoginMessage(ByteBuf frame);
+
+        /** Bytes the server sent once ready, as they came; the owner releases them. */
+        void onData(ByteBuf data);
+
+        void onReadComplete();
+
+        /** The server takes bytes again after it could not. */
+        void onWritable();
+
+        /** The connection is gone and no other host takes over; it is closed already. */
+        void onFailed(Failure failure, String why);
+    }
+
+    /** How a connection ended, from its owner's point of view. */
+    public enum Failure {
+        /** No host could be reached, or one failed before its login could be relied on. */
+        NO_HOST,
+        /** The server closed the connection after the owner committed to it and before it was ready. */
+        LOST_DURING_LOGIN,
+        /** The server closed a ready connection. */
+        CLOSED
+    }
+
+    /** One host of the backend: its place in the list, its name and its resolved address. */
+    public record Host(int index, BackendConfig.Endpoint endpoint, InetSocketAddress address) {
+    }
+
+    sealed interface State {
+    }
+
+    /** TCP connect, SSLRequest and TLS handshake; {@code answerTimer} ends a host that does not answer in time. */
+    record Connecting(Host host, Channel channel, boolean awaitingSslResponse, Future<?> answerTimer) implements State {
+        Connecting awaitingSsl(boolean awaiting) {
+            return new Connecting(host, channel, awaiting, answerTimer);
+        }
+    }
+
+    /** Startup message sent; whole messages go to the owner until it declares the connection ready. */
+    record LoggingIn(Host host, Channel channel, Future<?> answerTimer) implements State {
+    }
+
+    /** Logged in: bytes pass through unread. */
+    record Ready(Host host, Channel channel) implements State {
+    }
+
+    record Closed(String reason) implements State {
+    }
+
+    private final ServerContext context;
+    private final EventLoop loop;
+    private final BackendConfig backend;
+    private final List<Host> hosts;
+    private final Supplier<StartupMessage> startup;
+    private Owner owner;
+    private State state = new Closed("not connected");
+    /** The startup message sent to the current host. */
+    private StartupMessage sent;
+    /** Bytes from the client sent during login, kept for the next host until the owner commits. */
+    private ByteBuf replay;
+    private boolean committed;
+    /** The ParameterStatus values the current host sent while logging in. */
+    private final Map<String, String> parameters = new HashMap<>();
+    /** Partial message read during login. */
+    private ByteBuf in;
+
+    /**
+     * @param hosts   the backend's hosts in the order to try them; an address of null is a host that did not resolve
+     * @param startup the startup message for the next host, asked for again at each host
+     */
+    public ServerConnection(ServerContext context, EventLoop loop, BackendConfig backend, List<Host> hosts,
+                            Supplier<StartupMessage> startup, Owner owner) {
+        this.context = context;
+        this.loop = loop;
+        this.backend = backend;
+        this.hosts = List.copyOf(hosts);
+        this.startup = startup;
+        this.owner = owner;
+    }
+
+    /** Starts with the first host that resolved. */
+    public void connect() {
+        tryHost(0, null);
+    }
+
+    // ---------------------------------------------------------------- what the owner asks
+
+    /** The host connected to now, or null once closed. */
+    public Host host() {
+        return switch (state) {
+            case Connecting c -> c.host();
+            case LoggingIn l -> l.host();
+            case Ready r -> r.host();
+            case Closed c -> null;
+        };
+    }
+
+    /** Whether a host after the current one has an address, so a failure now could still be taken over. */
+    public boolean laterHostAvailable() {
+        Host current = host();
+        for (int i = current == null ? hosts.size() : current.index() + 1; i < hosts.size(); i++) {
+            if (hosts.get(i).address() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The client took part in this host's login: no moving on to another host from here on. */
+    public void commit() {
+        committed = true;
+        release(replay);
+        replay = null;
+    }
+
+    /** Gives up the current host before the owner committed to it, for the reason given. */
+    public void nextHost(String why) {
+        Host current = host();
+        tryHost(current == null ? hosts.size() : current.index() + 1, why);
+    }
+
+    /** Sends client bytes during login; until the owner commits they are kept for the next host too. */
+    public void sendDuringLogin(ByteBuf bytes) {
+        if (!committed) {
+            replay = replay == null ? bytes.retainedDuplicate()
+                    : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), replay, bytes.retainedDuplicate());
+        }
+        if (state instanceof LoggingIn l) {
+            l.channel().write(bytes, l.channel().voidPromise());
+        } else {
+            bytes.release(); // still connecting: the replay holds them for the startup to come
+        }
+    }
+
+    /** The ParameterStatus values of this login: name → value. */
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    /**
+     * Records the role this host reported at the end of its login and checks it against the backend's
+     * {@code target_session_attrs}.
+     *
+     * @return null when the role is acceptable, else what was found (libpq's wording)
+     */
+    public String roleMismatch() {
+        String inHotStandby = parameters.get("in_hot_standby");
+        if (inHotStandby == null) {
+            return null; // a server before PostgreSQL 14 reports neither: nothing to go by
+        }
+        HostSelector.Role role = new HostSelector.Role("on".equals(inHotStandby),
+                "on".equals(parameters.get("default_transaction_read_only")));
+        Host host = host();
+        // A client (or its route) can set default_transaction_read_only for its own session: then the value says
+        // nothing about the host, and other sessions must not go by it. in_hot_standby no client can set.
+        Map<String, String> p = sent.parameters();
+        if (p.containsKey("default_transaction_read_only") || p.containsKey("options")
+                || p.containsKey("transaction_read_only")) {
+            context.hosts().observedStandby(host.endpoint(), role.hotStandby());
+        } else {
+            context.hosts().observed(host.endpoint(), role);
+        }
+        var attrs = backend.targetSessionAttrs();
+        if (attrs.accepts(role.hotStandby(), role.readOnly())) {
+            return null;
+        }
+        return switch (attrs) {
+            case READ_WRITE -> role.hotStandby() ? "server is in hot standby mode" : "session is read-only";
+            case READ_ONLY -> "session is not read-only";
+            case PRIMARY -> "server is in hot standby mode";
+            default -> "server is not in hot standby mode";
+        };
+    }
+
+    /**
+     * Login is over: from here on bytes pass through. Bytes read after the last login message go to the owner as
+     * data. Both sides read by themselves from now on and stop only while the other cannot take more.
+     */
+    public void ready() {
+        if (!(state instanceof LoggingIn l)) {
+            return;
+        }
+        commit();
+        state = new Ready(l.host(), l.channel());
+        l.channel().config().setAutoRead(true);
+        if (in != null) {
+            ByteBuf rest = in;
+            in = null;
+            if (rest.isReadable()) {
+                owner.onData(rest);
+            } else {
+                rest.release();
+            }
+        }
+    }
+
+    public boolean isReady() {
+        return state instanceof Ready;
+    }
+
+    public void write(ByteBuf bytes) {
+        Channel ch = channel();
+        if (ch == null) {
+            bytes.release();
+            return;
+        }
+        ch.write(bytes, ch.voidPromise());
+    }
+
+    public void flush() {
+        Channel ch = channel();
+        if (ch != null) {
+            ch.flush();
+        }
+    }
+
+    public boolean isWritable() {
+        Channel ch = channel();
+        return ch != null && ch.isWritable();
+    }
+
+    /** Asks for one more read (during login, while the client can take more). */
+    public void read() {
+        Channel ch = channel();
+        if (ch != null && ch.isActive()) {
+            ch.read();
+        }
+    }
+
+    public void autoRead(boolean on) {
+        Channel ch = channel();
+        if (ch != null) {
+            ch.config().setAutoRead(on);
+        }
+    }
+
+    /** Ends the server's session politely: Terminate, then close once it is written. */
+    public void terminate() {
+        Channel ch = channel();
+        if (ch != null && ch.isActive()) {
+            ch.write(BackendMessages.terminate(ch.alloc()));
+        }
+        close("terminated");
+    }
+
+    /** Closes after what was written is flushed; the owner hears nothing more. */
+    public void close(String reason) {
+        Channel ch = channel();
+        owner = null;
+        end(reason);
+        if (ch != null) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private Channel channel() {
+        return switch (state) {
+            case Connecting c -> c.channel();
+            case LoggingIn l -> l.channel();
+            case Ready r -> r.channel();
+            case Closed c -> null;
+        };
+    }
+
+    boolean isChannel(Channel ch) {
+        return ch == channel();
+    }
+
+    // ---------------------------------------------------------------- connecting, host by host
+
+    private void tryHost(int index, String why) {
+        Host failed = host();
+        if (why != null) {
+            context.connectFailed().run();
+            log.warn("backend connection failed backend={} error={}{}", failed == null ? null : failed.endpoint(), why,
+                    index < hosts.size() ? "; trying the next host" : "");
+        }
+        leaveHost();
+        for (int i = index; i < hosts.size(); i++) {
+            Host h = hosts.get(i);
+            if (h.address() != null) {
+                open(h);
+                return;
+            }
+            context.connectFailed().run();
+            log.warn("backend host unknown backend={}", h.endpoint());
+        }
+        fail(Failure.NO_HOST, "no host left");
+    }
+
+    /** Closes the current host's channel and forgets what it sent. */
+    private void leaveHost() {
+        Channel previous = channel();
+        switch (state) {
+            case Connecting c -> c.answerTimer().cancel(false);
+            case LoggingIn l -> l.answerTimer().cancel(false);
+            default -> {
+            }
+        }
+        state = new Closed("next host");
+        if (previous != null) {
+            previous.close();
+        }
+        release(in);
+        in = null;
+        parameters.clear();
+    }
+
+    private void open(Host host) {
+        long timeoutMillis = context.connectTimeout().get().toMillis();
+        ChannelFuture registered = new Bootstrap()
+                .group(loop)
+                .channel(context.transport().socketChannelClass())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
+                .handler(new ServerHandler(this))
+                .register();
+        Channel channel = registered.channel();
+        // A backend that accepts the connection but never answers (blackholed, overloaded) must fail within the
+        // connect timeout too, not only at the client's login timeout.
+        Future<?> timer = loop.schedule(() -> {
+            if (isChannel(channel) && !(state instanceof Ready)) {
+                hostFailed("backend did not answer within " + timeoutMillis + " ms");
+            }
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        // Known as the current channel before any of its events can fire.
+        state = new Connecting(host, channel, false, timer);
+        registered.addListener((ChannelFutureListener) reg -> {
+            if (!reg.isSuccess()) {
+                if (isChannel(channel)) {
+                    hostFailed(reg.cause().toString());
+                }
+                return;
+            }
+            channel.connect(host.address()).addListener((ChannelFutureListener) done -> {
+                if (!done.isSuccess() && isChannel(channel) && state instanceof Connecting) {
+                    hostFailed(done.cause().toString());
+                }
+            });
+        });
+    }
+
+    /** The current host failed: the next one takes over unless the owner committed to this one. */
+    private void hostFailed(String why) {
+        if (!committed) {
+            nextHost(why);
+            return;
+        }
+        context.connectFailed().run();
+        log.warn("backend connection failed backend={} error={}", host() == null ? null : host().endpoint(), why);
+        fail(Failure.NO_HOST, why);
+    }
+
+    private void fail(Failure failure, String why) {
+        Owner o = owner;
+        Channel ch = channel();
+        owner = null;
+        end(why);
+        if (ch != null) {
+            ch.close();
+        }
+        if (o != null) {
+            o.onFailed(failure, why);
+        }
+    }
+
+    private void end(String reason) {
+        switch (state) {
+            case Connecting c -> c.answerTimer().cancel(false);
+            case LoggingIn l -> l.answerTimer().cancel(false);
+            default -> {
+            }
+        }
+        state = new Closed(reason);
+        release(in);
+        release(replay);
+        in = replay = null;
+    }
+
+    void onActive() {
+        if (!(state instanceof Connecting c)) {
+            channel().close();
+            return;
+        }
+        if (backend.sslMode() == SslMode.DISABLE) {
+            sendStartup(c);
+        } else {
+            state = c.awaitingSsl(true);
+            c.channel().writeAndFlush(BackendMessages.sslRequest(c.channel().alloc()));
+            c.channel().read();
+        }
+    }
+
+    private void onSslResponse(Connecting c, ByteBuf answer) {
+        byte b = answer.readByte();
+        boolean leftover = answer.isReadable();
+        answer.release();
+        if (leftover) {
+            // Bytes after the answer were not protected by TLS (CVE-2021-23222): refuse them.
+            hostFailed("backend sent unencrypted data after its SSL response");
+            return;
+        }
+        if (b == 'S') {
+            state = c.awaitingSsl(false);
+            try {
+                SslHandler ssl = context.tls().newHandler(backend, c.host().endpoint(), c.channel().alloc());
+                ssl.setHandshakeTimeoutMillis(context.connectTimeout().get().toMillis());
+                c.channel().pipeline().addFirst("tls", ssl);
+            } catch (Exception e) {
+                hostFailed("backend TLS setup failed: " + e.getMessage());
+                return;
+            }
+            c.channel().read();
+        } else if (b == 'N' && backend.sslMode() == SslMode.PREFER) {
+            sendStartup(c);
+        } else {
+            hostFailed("backend does not accept TLS but sslmode=" + backend.sslMode().libpqName());
+        }
+    }
+
+    void onTlsHandshake(Throwable cause) {
+        if (!(state instanceof Connecting c)) {
+            return;
+        }
+        if (cause != null) {
+            hostFailed("backend TLS handshake failed: " + rootMessage(cause));
+            return;
+        }
+        sendStartup(c);
+    }
+
+    private void sendStartup(Connecting c) {
+        Channel ch = c.channel();
+        sent = startup.get();
+        ch.write(sent.encode(ch.alloc()));
+        if (replay != null) {
+            // Kept until the owner commits to this host: another host would need the bytes again.
+            ch.write(replay.retainedDuplicate());
+        }
+        ch.flush();
+        state = new LoggingIn(c.host(), ch, c.answerTimer());
+        ch.read();
+        owner.onLoginStarted();
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    void onRead(ByteBuf bytes) {
+        switch (state) {
+            case Connecting c when c.awaitingSslResponse() -> onSslResponse(c, bytes);
+            case LoggingIn l -> {
+                // The per-host timer covers connect, TLS and the server's first answer to the startup message.
+                l.answerTimer().cancel(false);
+                onLoginBytes(bytes);
+            }
+            case Ready r -> owner.onData(bytes);
+            default -> bytes.release();
+        }
+    }
+
+    private void onLoginBytes(ByteBuf bytes) {
+        in = in == null ? bytes : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), in, bytes);
+        try {
+            while (state instanceof LoggingIn && in != null && in.readableBytes() >= 5) {
+                int length = in.getInt(in.readerIndex() + 1);
+                if (length < 4 || length > MAX_LOGIN_MESSAGE) {
+                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length from backend");
+                }
+                if (in.readableBytes() < length + 1) {
+                    break;
+                }
+                ByteBuf frame = in.readRetainedSlice(length + 1);
+                if (frame.getByte(frame.readerIndex()) == BackendMessages.PARAMETER_STATUS) {
+                    noteParameter(frame);
+                }
+                owner.onLoginMessage(frame);
+            }
+        } catch (ProtocolException e) {
+            hostFailed(e.getMessage());
+        } finally {
+            if (in != null && !in.isReadable()) {
+                in.release();
+                in = null;
+            }
+        }
+    }
+
+    private void noteParameter(ByteBuf frame) {
+        int start = frame.readerIndex() + 5;
+        int nameEnd = frame.indexOf(start, frame.writerIndex(), (byte) 0);
+        int valueEnd = nameEnd < 0 ? -1 : frame.indexOf(nameEnd + 1, frame.writerIndex(), (byte) 0);
+        if (valueEnd >= 0) {
+            parameters.put(frame.toString(start, nameEnd - start, StandardCharsets.UTF_8),
+                    frame.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.UTF_8));
+        }
+    }
+
+    void onReadComplete() {
+        switch (state) {
+            case Connecting c -> c.channel().read();
+            case LoggingIn l -> owner.onReadComplete();
+            case Ready r -> owner.onReadComplete();
+            case Closed c -> {
+            }
+        }
+    }
+
+    void onWritabilityChanged() {
+        Channel ch = channel();
+        if (ch != null && ch.isWritable() && owner != null && !(state instanceof Connecting)) {
+            owner.onWritable();
+        }
+    }
+
+    void onClosed() {
+        switch (state) {
+            case Connecting c -> hostFailed("backend closed the connection");
+            case LoggingIn l when !committed -> hostFailed("backend closed the connection");
+            case LoggingIn l -> fail(Failure.LOST_DURING_LOGIN, "backend closed the connection during login");
+            case Ready r -> fail(Failure.CLOSED, "backend closed");
+            case Closed c -> {
+            }
+        }
+    }
+
+    void onException(Throwable cause) {
+        log.debug("backend connection error backend={} error={}", host() == null ? null : host().endpoint(),
+                cause.toString());
+        if (state instanceof Connecting) {
+            hostFailed(rootMessage(cause));
+        } else {
+            channel().close();
+        }
+    }
+
+    private static void release(ByteBuf buf) {
+        if (buf != null && buf.refCnt() > 0) {
+            buf.release();
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.toString();
+    }
+}

@@ -1,0 +1,222 @@
+package dev.pgmux.session;
+
+import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.ProtocolException;
+import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket;
+import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The relay of a client's login to its server, as a function from each message the server sends to what the
+ * session does with it. Messages it does not need to look into are relayed as they are, in order.
+ *
+ * <ul>
+ *   <li>AuthenticationSASL: the client may not pick SCRAM-SHA-256-PLUS, since TLS ends at pgmux and a client's
+ *       binding to pgmux's certificate would fail at the server;</li>
+ *   <li>AuthenticationMD5Password after a user rename: cannot work (the hash includes the user name);</li>
+ *   <li>BackendKeyData: swapped for pgmux's own key, so that cancel requests come to pgmux;</li>
+ *   <li>NegotiateProtocolVersion: lowers the version for the client, and pgmux sends its own when the client asked
+ *       for more than pgmux speaks;</li>
+ *   <li>an ErrorResponse before any authentication request: another host may still serve the client;</li>
+ *   <li>the first ReadyForQuery ends the login.</li>
+ * </ul>
+ */
+final class AuthRelay {
+
+    /** What to do with one server message. Buffers in a decision belong to whoever carries it out. */
+    sealed interface Decision {
+    }
+
+    /** Write this to the client. */
+    record Relay(ByteBuf message) implements Decision {
+    }
+
+    /** An ErrorResponse for the client: the login failed at the server. */
+    record RelayError(ByteBuf message, String sqlState) implements Decision {
+    }
+
+    /** The server's cancel key: the client gets pgmux's own key instead. */
+    record SwapKey(int processId, byte[] secret) implements Decision {
+    }
+
+    /** Give up this host before the client took part; try the next one. */
+    record NextHost(String why) implements Decision {
+    }
+
+    /** End the login with this error. */
+    record Fail(ErrorResponse error, String logReason) implements Decision {
+    }
+
+    /** Nothing for the client. */
+    record Drop() implements Decision {
+    }
+
+    /** The first ReadyForQuery: login is over; relay it once the session accepts the server. */
+    record Ready(ByteBuf message) implements Decision {
+    }
+
+    private final StartupMessage startup;
+    private final boolean renamed;
+    private int protocolMinor;
+    private boolean negotiationPending;
+    private boolean negotiationSent;
+    private boolean authRequestSeen;
+    private boolean errorSeen;
+    private int lastAuthCode = -1;
+
+    /**
+     * @param startup the client's startup message
+     * @param renamed whether the server sees another user name than the client sent
+     */
+    AuthRelay(StartupMessage startup, boolean renamed) {
+        this.startup = startup;
+        this.renamed = renamed;
+        this.protocolMinor = Math.min(startup.minor(), StartupPacket.NEWEST_MINOR);
+        this.negotiationPending = needsNegotiation(startup);
+    }
+
+    static boolean needsNegotiation(StartupMessage startup) {
+        return startup.minor() > StartupPacket.NEWEST_MINOR || !startup.protocolOptions().isEmpty();
+    }
+
+    /** The protocol minor version agreed so far: the client's, capped by pgmux's and the servers'. */
+    int protocolMinor() {
+        return protocolMinor;
+    }
+
+    /** Whether the client has seen an authentication request or an error: the login can no longer move. */
+    boolean clientTookPart() {
+        return authRequestSeen || errorSeen;
+    }
+
+    /** Whether the client was sent the server's error. */
+    boolean errorRelayed() {
+        return errorSeen;
+    }
+
+    /** The code of the last authentication request relayed (10 SASL, 11 SASL continue, ...), or -1. */
+    int lastAuthCode() {
+        return lastAuthCode;
+    }
+
+    /**
+     * Decides what to do with one server message (type, length, body), which this call takes over.
+     *
+     * @param laterHost whether another host could still take over the login
+     */
+    List<Decision> onMessage(ByteBuf frame, boolean laterHost, ByteBufAllocator alloc) {
+        byte type = frame.getByte(frame.readerIndex());
+        List<Decision> out = new ArrayList<>(2);
+        if (type == BackendMessages.ERROR_RESPONSE && !authRequestSeen && laterHost) {
+            // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
+            // client has not taken part yet, so another host can still serve it.
+            String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
+            frame.release();
+            out.add(new NextHost("server refused the connection sqlstate=" + code));
+            return out;
+        }
+        if (negotiationPending) {
+            negotiationPending = false;
+            if (type != BackendMessages.NEGOTIATE_PROTOCOL_VERSION && !negotiationSent) {
+                negotiationSent = true;
+                out.add(new Relay(BackendMessages.negotiateProtocolVersion(alloc, protocolMinor, startup.protocolOptions())));
+            }
+        }
+        try {
+            out.add(decide(type, frame, alloc));
+        } catch (ProtocolException e) {
+            out.add(clientTookPart() ? new Fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                    "could not connect to the backend server"), e.getMessage()) : new NextHost(e.getMessage()));
+        }
+        return out;
+    }
+
+    private Decision decide(byte type, ByteBuf frame, ByteBufAllocator alloc) throws ProtocolException {
+        switch (type) {
+            case BackendMessages.AUTHENTICATION -> {
+                return onAuthRequest(frame, alloc);
+            }
+            case BackendMessages.BACKEND_KEY_DATA -> {
+                try {
+                    if (frame.readableBytes() < 9) {
+                        throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid BackendKeyData from backend");
+                    }
+                    int pid = frame.getInt(frame.readerIndex() + 5);
+                    byte[] secret = new byte[frame.readableBytes() - 9];
+                    frame.getBytes(frame.readerIndex() + 9, secret);
+                    return new SwapKey(pid, secret);
+                } finally {
+                    frame.release();
+                }
+            }
+            case BackendMessages.NEGOTIATE_PROTOCOL_VERSION -> {
+                BackendMessages.ProtocolNegotiation n;
+                try {
+                    n = BackendMessages.decodeNegotiateProtocolVersion(frame);
+                } finally {
+                    frame.release();
+                }
+                protocolMinor = Math.min(protocolMinor, n.newestMinor());
+                List<String> unrecognized = new ArrayList<>(startup.protocolOptions());
+                n.unrecognized().stream().filter(o -> !unrecognized.contains(o)).forEach(unrecognized::add);
+                if ((protocolMinor < startup.minor() || !unrecognized.isEmpty()) && !negotiationSent) {
+                    negotiationSent = true;
+                    return new Relay(BackendMessages.negotiateProtocolVersion(alloc, protocolMinor, unrecognized));
+                }
+                return new Drop();
+            }
+            case BackendMessages.ERROR_RESPONSE -> {
+                errorSeen = true;
+                return new RelayError(frame, ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5,
+                        frame.readableBytes() - 5)));
+            }
+            case BackendMessages.READY_FOR_QUERY -> {
+                return new Ready(frame);
+            }
+            default -> {
+                return new Relay(frame);
+            }
+        }
+    }
+
+    private Decision onAuthRequest(ByteBuf frame, ByteBufAllocator alloc) throws ProtocolException {
+        if (frame.readableBytes() < 9) {
+            frame.release();
+            throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid authentication request from backend");
+        }
+        int code = BackendMessages.authCode(frame);
+        authRequestSeen = true;
+        lastAuthCode = code;
+        if (code == BackendMessages.AUTH_MD5 && renamed) {
+            frame.release();
+            return new Fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "the server asks for MD5 password authentication, which cannot work through pgmux when the user"
+                            + " name is rewritten (the MD5 hash includes the user name)",
+                    "Use scram-sha-256 for this user on the server, or route it without renaming the user."),
+                    "md5 with renamed user");
+        }
+        if (code != BackendMessages.AUTH_SASL) {
+            return new Relay(frame);
+        }
+        List<String> mechanisms;
+        try {
+            mechanisms = BackendMessages.saslMechanisms(frame);
+        } finally {
+            frame.release();
+        }
+        // TLS ends at pgmux, so a client binding to "its" server certificate would bind to pgmux's, and the
+        // backend would reject the proof: never offer channel binding to the client.
+        List<String> offered = mechanisms.stream().filter(m -> !m.equals(BackendMessages.SCRAM_PLUS)).toList();
+        if (offered.isEmpty()) {
+            return new Fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "the server accepts only SCRAM-SHA-256-PLUS, whose channel binding cannot pass through pgmux"),
+                    "server offers only channel binding");
+        }
+        return new Relay(BackendMessages.authenticationSasl(alloc, offered));
+    }
+}

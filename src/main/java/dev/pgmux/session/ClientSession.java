@@ -1,0 +1,637 @@
+package dev.pgmux.session;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.Limits;
+import dev.pgmux.RouteRequest;
+import dev.pgmux.RoutingException;
+import dev.pgmux.cancel.CancelForwarder;
+import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.server.ServerConnection;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection, as a state machine whose states hold exactly the data valid in them:
+ *
+ * <pre>
+ * accept ─► Startup ──► Routing ──► Relaying ──────────────► Forwarding ──► Closed
+ *   (ClientStartup:        │  (a ServerConnection logs in,   (raw bytes both ways
+ *    TLS, cancel,          │   the client's authentication   through the attached
+ *    malformed → FATAL     │   relayed: AuthRelay)           server, backpressure)
+ *    or silent close)      └─ no route, hidden users ─► Hidden (HiddenLogin: SCRAM ending in 28P01) ─► Closed
+ * </pre>
+ *
+ * The Netty handler ({@link ClientHandler}) only turns the client channel's events into calls here; the server
+ * connection reports through {@link ServerConnection.Owner}. Everything runs on the client channel's event loop,
+ * on which the server connection's channel is registered too. Until Forwarding each read is requested by hand
+ * (AUTO_READ off); from then on both sides read by themselves and a side is paused only while the other cannot take
+ * more (writability), so a slow client slows its server instead of filling pgmux's memory.
+ */
+public final class ClientSession {
+    static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final LoginFailureLog LOGIN_FAILURES = new LoginFailureLog(10);
+
+    sealed interface State {
+    }
+
+    /** Reading startup packets (see {@link ClientStartup}). */
+    record Startup(ClientStartup startup) implements State {
+    }
+
+    /** Waiting for the router; {@code pending} holds what the client sent after its startup message. */
+    record Routing(Login login, Inbox pending) implements State {
+    }
+
+    /** A server connection logs in; the client's authentication is relayed through {@code relay}. */
+    record Relaying(Login login, BackendConfig backend, ServerConnection server, AuthRelay relay) implements State {
+    }
+
+    /** Relaying bytes both ways through an attached server. */
+    record Forwarding(Login login, BackendConfig backend, ServerConnection server, MessageScanner fromClient,
+                      MessageScanner fromServer) implements State {
+    }
+
+    /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
+    record Hidden(Login login, HiddenLogin exchange) implements State {
+    }
+
+    record Closed(String reason) implements State {
+    }
+
+    private final ProxyContext proxy;
+    private final Channel client;
+    private final long startNanos = System.nanoTime();
+    private final InetSocketAddress clientAddress;
+    private final ScheduledFuture<?> loginTimeout;
+    private State state;
+    /** Counted in the proxy's open connections (until the end). */
+    private boolean counted;
+    /** The key this session handed out instead of its server's, registered from BackendKeyData to the end. */
+    private CancelRegistry.Entry cancelKey;
+    private boolean drainRequested;
+    private long bytesFromClient;
+    private long bytesFromServer;
+    /** When the client last sent bytes during a relayed login (for the hidden users' timing), or 0. */
+    private long clientSpokeNanos;
+
+    ClientSession(ProxyContext proxy, Channel client) {
+        this.proxy = proxy;
+        this.client = client;
+        this.clientAddress = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        InetAddress ip = clientAddress == null ? null : clientAddress.getAddress();
+        String refusal = proxy.clients().open(ip, proxy.limits());
+        counted = true;
+        proxy.sessions().add(this);
+        this.state = new Startup(new ClientStartup(this, proxy, client, refusal));
+        Limits limits = proxy.limits();
+        this.loginTimeout = client.eventLoop().schedule(this::onLoginTimeout, limits.loginTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+        client.read();
+    }
+
+    InetSocketAddress clientAddress() {
+        return clientAddress;
+    }
+
+    // ---------------------------------------------------------------- client events
+
+    void onClientRead(ByteBuf in) {
+        switch (state) {
+            case Startup s -> s.startup().onBytes(in);
+            case Routing r -> r.pending().add(client.alloc(), in);
+            case Relaying r -> {
+                clientSpokeNanos = System.nanoTime();
+                bytesFromClient += in.readableBytes();
+                proxy.counters().fromClient(in.readableBytes());
+                r.server().sendDuringLogin(in);
+            }
+            case Forwarding f -> {
+                f.fromClient().scan(in);
+                int n = in.readableBytes();
+                bytesFromClient += n;
+                proxy.counters().fromClient(n);
+                f.server().write(in);
+            }
+            case Hidden h -> h.exchange().onBytes(in);
+            case Closed c -> in.release();
+        }
+    }
+
+    void onClientReadComplete() {
+        switch (state) {
+            case Startup s -> client.read();
+            case Relaying r -> {
+                r.server().flush();
+                if (r.server().isWritable()) {
+                    client.read();
+                }
+            }
+            case Forwarding f -> {
+                f.server().flush();
+                if (!f.server().isWritable()) {
+                    client.config().setAutoRead(false); // until the server drains, see ServerEvents.onWritable
+                }
+            }
+            case Hidden h -> {
+                client.flush();
+                if (h.exchange().readable()) {
+                    client.read();
+                }
+            }
+            default -> {
+                // Routing: read no more until a server is there.
+            }
+        }
+    }
+
+    void onClientWritabilityChanged() {
+        if (client.isWritable()) {
+            switch (state) {
+                case Forwarding f -> f.server().autoRead(true);
+                case Relaying r -> r.server().read();
+                default -> {
+                }
+            }
+        }
+    }
+
+    void onClientSni(String hostname) {
+        if (state instanceof Startup s) {
+            s.startup().sni(hostname);
+        }
+    }
+
+    void onClientTlsHandshake(Throwable cause) {
+        if (state instanceof Startup s) {
+            s.startup().onTlsHandshake(cause);
+        }
+    }
+
+    void onClientClosed() {
+        switch (state) {
+            case Closed c -> {
+                return;
+            }
+            case Forwarding f when !idle() && cancelKey != null ->
+                // A query is running for a client that is gone: ask the server to stop it rather than let it run
+                // to completion.
+                    CancelForwarder.forward(client.eventLoop(), proxy.transport(), proxy.limits(), cancelKey.target());
+            case Forwarding f when f.fromClient().atBoundary() -> f.server().terminate();
+            default -> {
+            }
+        }
+        finish("client closed");
+    }
+
+    void onClientException(Throwable cause) {
+        // A dead peer, or bytes that are not TLS (the TLS handlers report them as DecoderException): the client's
+        // doing, which it could repeat as often as it likes, so one debug line and no stack trace.
+        if (cause instanceof IOException || cause instanceof DecoderException) {
+            log.debug("client connection error client={} error={}", clientAddress, cause.toString());
+        } else {
+            log.warn("client connection error client={}", clientAddress, cause);
+        }
+        // The connection is unusable (reset, or a TLS stream that no longer decodes): end the session as for a
+        // client that left, which also cancels a query it left running. A reset never reaches onClientClosed
+        // first, and a server busy in pg_sleep or a long scan would not notice its socket closing.
+        onClientClosed();
+        client.close();
+    }
+
+    // ---------------------------------------------------------------- routing
+
+    /** The client's startup message passed every check: ask the router. */
+    void onStartupMessage(StartupMessage startup, String sniHost, ByteBuf pending) {
+        Login login = new Login(startup, sniHost, System.nanoTime());
+        Inbox inbox = new Inbox();
+        if (pending != null) {
+            inbox.add(client.alloc(), pending);
+        }
+        state = new Routing(login, inbox);
+        RouteRequest request = new RouteRequest(startup.user(), startup.database(),
+                startup.parameters().get("application_name"), startup.parameters(), clientAddress, sniHost,
+                client.pipeline().get(SslHandler.class) != null);
+        try {
+            RouteLookup.route(proxy, request, client.eventLoop(), this::onRouted);
+        } catch (RejectedExecutionException e) {
+            fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+        }
+    }
+
+    private void onRouted(RouteLookup.Routed routed, Throwable error) {
+        if (!(state instanceof Routing r)) {
+            return; // the client left meanwhile
+        }
+        Login login = r.login();
+        if (error != null) {
+            switch (error) {
+                case RoutingException e when proxy.hideUnknownUsers() && RoutingException.NO_ROUTE.equals(e.sqlState()) ->
+                        startHiddenLogin(r);
+                case RoutingException e -> {
+                    logLoginFailure("router refused sqlstate=" + e.sqlState());
+                    fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
+                }
+                case TimeoutException e -> {
+                    log.warn("router timed out client={} user={} timeout_ms={}", clientAddress, login.logUser(),
+                            proxy.limits().routerTimeout().toMillis());
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection: timed out"));
+                }
+                case UnknownHostException e -> {
+                    log.warn("backend host unknown user={} error={}", login.logUser(), e.getMessage());
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
+                }
+                case RejectedExecutionException e ->
+                        fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+                default -> {
+                    log.error("router failed user={}", login.logUser(), error);
+                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection"));
+                }
+            }
+            return;
+        }
+        BackendConfig backend = routed.backend();
+        if (login.tooLongFor(backend)) {
+            // The server would close without a word.
+            logLoginFailure("startup packet too long for the backend");
+            fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet",
+                    "The startup packet is longer than " + dev.pgmux.protocol.StartupPacket.MAX_LENGTH
+                            + " bytes once rewritten for the server."));
+            return;
+        }
+        AuthRelay relay = new AuthRelay(login.startup(), login.renamedBy(backend));
+        ServerConnection server = new ServerConnection(proxy.servers(), client.eventLoop(), backend, routed.hosts(),
+                () -> login.forBackend(backend, relay.protocolMinor()), new ServerEvents());
+        state = new Relaying(login, backend, server, relay);
+        ByteBuf pending = r.pending().take();
+        if (pending != null) {
+            server.sendDuringLogin(pending);
+        }
+        server.connect();
+    }
+
+    private void startHiddenLogin(Routing r) {
+        logLoginFailure("no route (answered as a failed password)");
+        HiddenLogin exchange = new HiddenLogin(client, proxy.loginTiming(), r.login().startup(), new HiddenLogin.Ending() {
+            @Override
+            public void fail(ErrorResponse error, Map<Character, String> more) {
+                ClientSession.this.fail(error, more);
+            }
+
+            @Override
+            public boolean active() {
+                return state instanceof Hidden;
+            }
+        });
+        state = new Hidden(r.login(), exchange);
+        StartupMessage startup = r.login().startup();
+        exchange.start(HiddenLogin.negotiation(client, startup, new AuthRelay(startup, false).protocolMinor()),
+                r.pending().take(), System.nanoTime() - r.login().startNanos());
+    }
+
+    // ---------------------------------------------------------------- the server's side of the login
+
+    /** What the server connection reports; it only ever reports while this session holds it. */
+    private final class ServerEvents implements ServerConnection.Owner {
+        @Override
+        public void onLoginStarted() {
+            client.read();
+        }
+
+        @Override
+        public void onLoginMessage(ByteBuf frame) {
+            if (state instanceof Relaying r) {
+                onServerLoginMessage(r, frame);
+            } else {
+                frame.release();
+            }
+        }
+
+        @Override
+        public void onData(ByteBuf data) {
+            if (state instanceof Forwarding f) {
+                f.fromServer().scan(data);
+                int n = data.readableBytes();
+                bytesFromServer += n;
+                proxy.counters().toClient(n);
+                client.write(data, client.voidPromise());
+            } else {
+                data.release();
+            }
+        }
+
+        @Override
+        public void onReadComplete() {
+            switch (state) {
+                case Forwarding f -> {
+                    client.flush();
+                    if (drainRequested && idle()) {
+                        terminate();
+                    } else if (!client.isWritable()) {
+                        f.server().autoRead(false); // until the client drains, see onClientWritabilityChanged
+                    }
+                }
+                case Relaying r -> {
+                    client.flush();
+                    if (client.isWritable()) {
+                        r.server().read();
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+
+        @Override
+        public void onWritable() {
+            switch (state) {
+                case Forwarding f -> client.config().setAutoRead(true);
+                case Relaying r -> client.read();
+                default -> {
+                }
+            }
+        }
+
+        @Override
+        public void onFailed(ServerConnection.Failure failure, String why) {
+            switch (failure) {
+                case NO_HOST -> fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                        "could not connect to the backend server"));
+                case LOST_DURING_LOGIN -> {
+                    if (state instanceof Relaying r && r.relay().errorRelayed()) {
+                        close("authentication failed");
+                    } else {
+                        log.warn("backend closed during authentication client={} user={}", clientAddress, logUser());
+                        fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
+                                "the backend server closed the connection during authentication"));
+                    }
+                }
+                case CLOSED -> close("backend closed");
+            }
+        }
+    }
+
+    private void onServerLoginMessage(Relaying r, ByteBuf frame) {
+        recordTiming(r.relay(), frame.getByte(frame.readerIndex()));
+        List<AuthRelay.Decision> decisions = r.relay().onMessage(frame, r.server().laterHostAvailable(), client.alloc());
+        for (AuthRelay.Decision d : decisions) {
+            if (state != r) {
+                release(d);
+                continue;
+            }
+            switch (d) {
+                case AuthRelay.Relay m -> client.write(m.message());
+                case AuthRelay.Drop m -> {
+                }
+                case AuthRelay.RelayError e -> {
+                    if (SqlState.INVALID_PASSWORD.equals(e.sqlState()) && proxy.hideUnknownUsers()) {
+                        rememberPasswordFailureLocation(e.message());
+                    }
+                    logLoginFailure("backend refused login sqlstate=" + e.sqlState());
+                    client.write(e.message());
+                }
+                case AuthRelay.SwapKey k -> {
+                    proxy.cancels().remove(cancelKey);
+                    var target = new CancelRegistry.Target(r.server().host().address(), k.processId(), k.secret());
+                    cancelKey = proxy.cancels().register(target,
+                            r.relay().protocolMinor() >= 2 ? CancelRegistry.LONG_SECRET : 4);
+                    client.write(BackendMessages.backendKeyData(client.alloc(), cancelKey.processId(), cancelKey.secret()));
+                }
+                case AuthRelay.NextHost n -> r.server().nextHost(n.why());
+                case AuthRelay.Fail f -> {
+                    logLoginFailure(f.logReason());
+                    fail(f.error());
+                }
+                case AuthRelay.Ready ready -> onServerReady(r, ready.message());
+            }
+        }
+        if (state == r && r.relay().clientTookPart()) {
+            r.server().commit();
+        }
+    }
+
+    private static void release(AuthRelay.Decision d) {
+        switch (d) {
+            case AuthRelay.Relay m -> m.message().release();
+            case AuthRelay.RelayError e -> e.message().release();
+            case AuthRelay.Ready m -> m.message().release();
+            default -> {
+            }
+        }
+    }
+
+    /** Feeds the moving averages that hidden unknown users' answers are timed by. */
+    private void recordTiming(AuthRelay relay, byte type) {
+        if (type == BackendMessages.AUTHENTICATION && !relay.clientTookPart()) {
+            proxy.loginTiming().recordLoginLatency(System.nanoTime() - ((Relaying) state).login().startNanos());
+        } else if (clientSpokeNanos != 0 && (relay.lastAuthCode() == BackendMessages.AUTH_SASL
+                || relay.lastAuthCode() == BackendMessages.AUTH_SASL + 1)) {
+            // only SCRAM steps: a password check (md5, cleartext, maybe LDAP behind it) times something else
+            proxy.loginTiming().recordAuthRoundTrip(relay.lastAuthCode() == BackendMessages.AUTH_SASL ? 0 : 1,
+                    System.nanoTime() - clientSpokeNanos);
+        }
+        clientSpokeNanos = 0;
+    }
+
+    /** Keeps F, L and R of a server's 28P01, so that hidden unknown users get the same fields. */
+    private void rememberPasswordFailureLocation(ByteBuf frame) {
+        ByteBuf fields = frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5);
+        Map<Character, String> location = new LinkedHashMap<>();
+        for (char f : new char[] {'F', 'L', 'R'}) {
+            String value = ErrorResponse.fieldOf(fields, f);
+            if (value != null && value.length() <= 64) {
+                location.put(f, value);
+            }
+        }
+        if (location.size() == 3 && !location.equals(proxy.loginTiming().passwordFailureLocation())) {
+            proxy.loginTiming().passwordFailureLocation(java.util.Collections.unmodifiableMap(location));
+        }
+    }
+
+    /** The first ReadyForQuery: the server's role is checked, then bytes pass through. */
+    private void onServerReady(Relaying r, ByteBuf readyForQuery) {
+        String mismatch = r.server().roleMismatch();
+        if (mismatch != null) {
+            readyForQuery.release();
+            var attrs = r.backend().targetSessionAttrs();
+            log.warn("backend role does not match client={} user={} backend={} target_session_attrs={} error=\"{}\"",
+                    clientAddress, logUser(), r.server().host().endpoint(), attrs.libpqName(), mismatch);
+            logLoginFailure("target_session_attrs not matched");
+            fail(ErrorResponse.fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+                    "no server matching target_session_attrs=" + attrs.libpqName() + ": " + mismatch,
+                    "pgmux has noted this server's role: a new connection tries the backend's other hosts first."));
+            return;
+        }
+        client.write(readyForQuery);
+        state = new Forwarding(r.login(), r.backend(), r.server(), new MessageScanner(true), new MessageScanner(false));
+        proxy.counters().established();
+        loginTimeout.cancel(false);
+        // From here on both sides read by themselves and stop only while the other side cannot take more
+        // (writability). Requesting each read by hand would cost two epoll_ctl calls per read on epoll.
+        client.config().setAutoRead(true);
+        r.server().ready();
+        log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, logUser(),
+                r.server().host() == null ? null : r.server().host().endpoint(), r.backend().user());
+    }
+
+    /** No request in flight, outside a transaction, and both streams between two messages. */
+    private boolean idle() {
+        return state instanceof Forwarding f && f.fromClient().atBoundary() && f.fromServer().atBoundary()
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && f.fromServer().transactionStatus() == 'I';
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /** Graceful shutdown: end this session as soon as it is idle. Safe to call from any thread. */
+    public void drain() {
+        client.eventLoop().execute(() -> {
+            drainRequested = true;
+            switch (state) {
+                case Forwarding f -> {
+                    if (idle()) {
+                        terminate();
+                    }
+                }
+                case Relaying r -> {
+                    // let it finish logging in; it ends at its first idle moment
+                }
+                case Hidden h -> {
+                    // as a real login would: it ends on its own, with 28P01, soon
+                }
+                case Closed c -> {
+                }
+                default -> fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+            }
+        });
+    }
+
+    /** Ends the session now with FATAL 57P01, placed between two messages if the stream allows it. */
+    public void terminate() {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(this::terminate);
+            return;
+        }
+        if (state instanceof Forwarding f) {
+            if (f.fromClient().atBoundary()) {
+                f.server().terminate();
+            }
+            if (!f.fromServer().atBoundary()) {
+                close("terminated by shutdown");
+                return;
+            }
+        }
+        fail(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+    }
+
+    boolean draining() {
+        return drainRequested || proxy.draining();
+    }
+
+    // ---------------------------------------------------------------- ending
+
+    private void onLoginTimeout() {
+        switch (state) {
+            case Startup s -> close("startup timeout"); // PostgreSQL closes silently here too
+            case Forwarding f -> {
+            }
+            case Closed c -> {
+            }
+            default -> {
+                logLoginFailure("login timeout");
+                fail(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
+            }
+        }
+    }
+
+    /** Sends a FATAL error to the client, then closes both connections. */
+    void fail(ErrorResponse error) {
+        fail(error, Map.of());
+    }
+
+    /** As {@link #fail(ErrorResponse)}, with more fields in the error. */
+    void fail(ErrorResponse error, Map<Character, String> more) {
+        if (state instanceof Closed) {
+            return;
+        }
+        if (!(state instanceof Forwarding)) {
+            proxy.counters().rejected();
+        }
+        client.writeAndFlush(error.encode(client.alloc(), more)).addListener(ChannelFutureListener.CLOSE);
+        finish(error.message());
+    }
+
+    /** Flushes what is pending to the client, then closes both connections. */
+    void close(String reason) {
+        if (state instanceof Closed) {
+            return;
+        }
+        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        finish(reason);
+    }
+
+    private void finish(String reason) {
+        State last = state;
+        state = new Closed(reason);
+        switch (last) {
+            case Startup s -> s.startup().release();
+            case Routing r -> r.pending().release();
+            case Relaying r -> r.server().close(reason);
+            case Forwarding f -> f.server().close(reason);
+            case Hidden h -> h.exchange().release();
+            case Closed c -> {
+                return;
+            }
+        }
+        loginTimeout.cancel(false);
+        proxy.cancels().remove(cancelKey);
+        proxy.sessions().remove(this);
+        if (counted) {
+            counted = false;
+            proxy.clients().closed(clientAddress == null ? null : clientAddress.getAddress());
+        }
+        if (last instanceof Forwarding f) {
+            log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
+                    clientAddress, f.login().logUser(), f.server().host() == null ? null : f.server().host().endpoint(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,
+                    reason);
+        } else {
+            log.debug("connection closed client={} phase={} reason=\"{}\"", clientAddress,
+                    last.getClass().getSimpleName(), reason);
+        }
+    }
+
+    void logLoginFailure(String why) {
+        LOGIN_FAILURES.log(log, clientAddress, logUser(), why);
+    }
+
+    /** The client's user name for logs (escaped), or null before its startup message. */
+    private String logUser() {
+        return switch (state) {
+            case Routing r -> r.login().logUser();
+            case Relaying r -> r.login().logUser();
+            case Forwarding f -> f.login().logUser();
+            case Hidden h -> h.login().logUser();
+            case Startup s -> s.startup().logUser();
+            case Closed c -> null;
+        };
+    }
+}
