@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
  * @param hint     optional (null) hint, field H
  */
 public record ErrorResponse(String severity, String sqlState, String message, String detail, String hint) {
+    public static final byte TYPE = 'E';
 
     public static ErrorResponse fatal(String sqlState, String message) {
         return new ErrorResponse("FATAL", sqlState, message, null, null);
@@ -33,7 +34,7 @@ public record ErrorResponse(String severity, String sqlState, String message, St
     public ByteBuf encode(ByteBufAllocator alloc, java.util.Map<Character, String> more) {
         ByteBuf out = alloc.buffer(64 + message.length());
         int start = out.writerIndex();
-        out.writeByte('E').writeInt(0);
+        out.writeByte(TYPE).writeInt(0);
         field(out, 'S', severity);
         field(out, 'V', severity);
         field(out, 'C', sqlState);

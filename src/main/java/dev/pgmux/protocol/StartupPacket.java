@@ -29,6 +29,16 @@ public sealed interface StartupPacket {
     int NEWEST_MINOR = 2;
 
     record SslRequest() implements StartupPacket {
+        /** Writes the packet at the writer index of {@code out}, as pgmux sends it to a backend. */
+        public void encode(ByteBuf out) {
+            out.writeInt(8).writeInt(SSL_REQUEST_CODE);
+        }
+
+        public ByteBuf encode(ByteBufAllocator alloc) {
+            ByteBuf out = alloc.buffer(8);
+            encode(out);
+            return out;
+        }
     }
 
     record GssEncRequest() implements StartupPacket {
@@ -36,10 +46,34 @@ public sealed interface StartupPacket {
 
     /** A cancel key: the process id and a secret of 4 bytes (protocol 3.0) or up to 256 bytes (3.2). */
     record CancelRequest(int processId, byte[] secret) implements StartupPacket {
+        /** Writes the packet at the writer index of {@code out}, as pgmux sends it to a backend with its own key. */
+        public void encode(ByteBuf out) {
+            encodeCancel(out, CANCEL_REQUEST_CODE, processId, secret);
+        }
+
+        public ByteBuf encode(ByteBufAllocator alloc) {
+            ByteBuf out = alloc.buffer(12 + secret.length);
+            encode(out);
+            return out;
+        }
     }
 
     /** A {@link CancelRequest} passed on by another pgmux instance (see {@link #PEER_CANCEL_REQUEST_CODE}). */
     record PeerCancelRequest(int processId, byte[] secret) implements StartupPacket {
+        /** Writes the packet at the writer index of {@code out}, as pgmux sends it to another instance. */
+        public void encode(ByteBuf out) {
+            encodeCancel(out, PEER_CANCEL_REQUEST_CODE, processId, secret);
+        }
+
+        public ByteBuf encode(ByteBufAllocator alloc) {
+            ByteBuf out = alloc.buffer(12 + secret.length);
+            encode(out);
+            return out;
+        }
+    }
+
+    private static void encodeCancel(ByteBuf out, int code, int processId, byte[] secret) {
+        out.writeInt(12 + secret.length).writeInt(code).writeInt(processId).writeBytes(secret);
     }
 
     /**

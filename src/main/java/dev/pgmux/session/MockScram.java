@@ -1,9 +1,11 @@
 package dev.pgmux.session;
 
-import dev.pgmux.protocol.BackendMessages;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.Wire;
+import dev.pgmux.protocol.backend.Authentication;
+import dev.pgmux.protocol.backend.AuthenticationSASL;
+import dev.pgmux.protocol.backend.AuthenticationSASLContinue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
@@ -24,10 +26,9 @@ import javax.crypto.spec.SecretKeySpec;
  * {@code auth-scram.c}; a client that sends malformed SCRAM gets the errors PostgreSQL gives.
  */
 final class MockScram {
-    static final String MECHANISM = "SCRAM-SHA-256";
+    static final String MECHANISM = Authentication.SCRAM_SHA_256;
     /** PostgreSQL's NAMEDATALEN - 1: longer user names are cut there. */
     static final int MAX_NAME_BYTES = 63;
-    private static final int AUTH_SASL_CONTINUE = 11;
     private static final int ITERATIONS = 4096;
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -38,8 +39,7 @@ final class MockScram {
     /** An answer, built when it is sent (it may wait: see the session's delays). */
     record Answer(byte[] serverFirst) implements Step {
         ByteBuf encode(ByteBufAllocator alloc) {
-            return alloc.buffer(9 + serverFirst.length).writeByte('R').writeInt(8 + serverFirst.length)
-                    .writeInt(AUTH_SASL_CONTINUE).writeBytes(serverFirst);
+            return new AuthenticationSASLContinue(serverFirst).encode(alloc);
         }
     }
 
@@ -72,7 +72,7 @@ final class MockScram {
 
     /** The first message: AuthenticationSASL offering SCRAM-SHA-256. */
     ByteBuf start(ByteBufAllocator alloc) {
-        return BackendMessages.authenticationSasl(alloc, List.of(MECHANISM));
+        return new AuthenticationSASL(List.of(MECHANISM)).encode(alloc);
     }
 
     /** The error for a wrong password, as PostgreSQL words it. */

@@ -11,12 +11,12 @@ import java.util.Arrays;
  * non-zero writer index. An encoder that patches its length word at index 1 instead of relative to the message
  * start overwrites the prefix and writes a wrong length.
  */
-final class PrefixedAllocator extends AbstractByteBufAllocator {
-    static final byte FILL = (byte) 0xA5;
+public final class PrefixedAllocator extends AbstractByteBufAllocator {
+    public static final byte FILL = (byte) 0xA5;
 
     private final int prefix;
 
-    PrefixedAllocator(int prefix) {
+    public PrefixedAllocator(int prefix) {
         super(false);
         this.prefix = prefix;
     }
@@ -44,14 +44,14 @@ final class PrefixedAllocator extends AbstractByteBufAllocator {
     }
 
     /** The prefix this allocator writes, for comparisons. */
-    byte[] prefixBytes() {
+    public byte[] prefixBytes() {
         byte[] b = new byte[prefix];
         Arrays.fill(b, FILL);
         return b;
     }
 
     /** Everything the buffer holds from index 0, releasing it. */
-    static byte[] drain(ByteBuf buf) {
+    public static byte[] drain(ByteBuf buf) {
         try {
             byte[] all = new byte[buf.writerIndex()];
             buf.getBytes(0, all);

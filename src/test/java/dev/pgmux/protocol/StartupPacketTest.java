@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.entry;
 
 import dev.pgmux.protocol.StartupPacket.CancelRequest;
 import dev.pgmux.protocol.StartupPacket.GssEncRequest;
+import dev.pgmux.protocol.StartupPacket.PeerCancelRequest;
 import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import io.netty.buffer.ByteBuf;
@@ -380,5 +381,50 @@ class StartupPacketTest {
 
         byte[] packet = java.util.Arrays.copyOfRange(all, 3, all.length);
         assertThat(decodePacket(packet)).isEqualTo(m);
+    }
+
+    // ---------------------------------------------------------------- packets pgmux sends to backends and peers
+
+    @Test
+    void encodesSslRequest() throws ProtocolException {
+        byte[] expected = {0, 0, 0, 8, 0x04, (byte) 0xD2, 0x16, 0x2F};
+        SslRequest ssl = new SslRequest();
+
+        MessageAssertions.assertEncodes(ssl::encode, ssl::encode, expected);
+        assertThat(decodePacket(expected)).isEqualTo(ssl);
+    }
+
+    @Test
+    void encodesCancelRequestWithFourByteSecret() throws ProtocolException {
+        byte[] expected = {0, 0, 0, 16, 0x04, (byte) 0xD2, 0x16, 0x2E, 0x0A, 0x0B, 0x0C, 0x0D, 1, 2, 3, 4};
+        CancelRequest cancel = new CancelRequest(0x0A0B0C0D, new byte[] {1, 2, 3, 4});
+
+        MessageAssertions.assertEncodes(cancel::encode, cancel::encode, expected);
+        MessageAssertions.assertSameMessage(decodePacket(expected), cancel);
+    }
+
+    @Test
+    void encodesCancelRequestWith32ByteSecret() throws ProtocolException {
+        byte[] secret = new byte[32];
+        secret[0] = 1;
+        secret[31] = (byte) 0xFF;
+        CancelRequest cancel = new CancelRequest(4242, secret);
+        byte[] expected = WireBytes.of().int32(StartupPacket.CANCEL_REQUEST_CODE).int32(4242).raw(secret).packet();
+        assertThat(expected).startsWith(0, 0, 0, 44);
+
+        MessageAssertions.assertEncodes(cancel::encode, cancel::encode, expected);
+        MessageAssertions.assertSameMessage(decodePacket(expected), cancel);
+    }
+
+    @Test
+    void encodesPeerCancelRequest() throws ProtocolException {
+        byte[] secret = new byte[32];
+        secret[5] = 9;
+        PeerCancelRequest cancel = new PeerCancelRequest(-7, secret);
+        // pgmux's own code 1234.5699
+        byte[] expected = WireBytes.of().int32(0x04D2_1643).int32(-7).raw(secret).packet();
+
+        MessageAssertions.assertEncodes(cancel::encode, cancel::encode, expected);
+        MessageAssertions.assertSameMessage(decodePacket(expected), cancel);
     }
 }

@@ -4,9 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Builds expected wire bytes by hand, independently of the encoders under test: Int8, Int32, String (UTF-8
- * with its terminator), raw bytes; then the bytes as they are, as a startup packet (Int32 length in front) or
- * as a message (type byte and Int32 length in front).
+ * Builds expected wire bytes by hand, independently of the encoders under test: Int8, Int16, Int32, String
+ * (UTF-8 with its terminator), raw bytes; then the bytes as they are, as a startup packet (Int32 length in front)
+ * or as a message (type byte and Int32 length in front).
  */
 public final class WireBytes {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -20,6 +20,12 @@ public final class WireBytes {
 
     public WireBytes int8(int b) {
         out.write(b);
+        return this;
+    }
+
+    public WireBytes int16(int v) {
+        out.write(v >>> 8);
+        out.write(v);
         return this;
     }
 
