@@ -1,7 +1,8 @@
 package dev.pgmux.cancel;
 
 import dev.pgmux.Limits;
-import dev.pgmux.protocol.BackendMessages;
+import dev.pgmux.protocol.StartupPacket.CancelRequest;
+import dev.pgmux.protocol.StartupPacket.PeerCancelRequest;
 import dev.pgmux.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -27,13 +28,13 @@ public final class CancelForwarder {
 
     public static void forward(EventLoop loop, Transport transport, Limits limits, CancelRegistry.Target target) {
         send(loop, transport, limits, target.backend(), "backend",
-                alloc -> BackendMessages.cancelRequest(alloc, target.processId(), target.secret()));
+                alloc -> new CancelRequest(target.processId(), target.secret()).encode(alloc));
     }
 
     /** Passes a client's cancel request on to the instance of the cluster that handed out its key. */
     public static void toPeer(EventLoop loop, Transport transport, Limits limits, InetSocketAddress peer, int processId,
                               byte[] secret) {
-        send(loop, transport, limits, peer, "peer", alloc -> BackendMessages.peerCancelRequest(alloc, processId, secret));
+        send(loop, transport, limits, peer, "peer", alloc -> new PeerCancelRequest(processId, secret).encode(alloc));
     }
 
     private static void send(EventLoop loop, Transport transport, Limits limits, InetSocketAddress to, String what,

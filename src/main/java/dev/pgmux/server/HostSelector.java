@@ -192,4 +192,37 @@ public final class HostSelector {
         preferred.addAll(other);
         return preferred;
     }
+
+    /**
+     * Records the role a host reported at the end of a login (its ParameterStatus values) and checks it against
+     * the backend's {@code target_session_attrs}.
+     *
+     * @param sent the startup parameters the host was sent
+     * @return null when the role is acceptable, else what was found (libpq's wording)
+     */
+    String checkRole(Endpoint host, BackendConfig backend, Map<String, String> sent, Map<String, String> reported) {
+        String inHotStandby = reported.get("in_hot_standby");
+        if (inHotStandby == null) {
+            return null; // a server before PostgreSQL 14 reports neither: nothing to go by
+        }
+        Role role = new Role("on".equals(inHotStandby), "on".equals(reported.get("default_transaction_read_only")));
+        // A client (or its route) can set default_transaction_read_only for its own session: then the value says
+        // nothing about the host, and other sessions must not go by it. in_hot_standby no client can set.
+        if (sent.containsKey("default_transaction_read_only") || sent.containsKey("options")
+                || sent.containsKey("transaction_read_only")) {
+            observedStandby(host, role.hotStandby());
+        } else {
+            observed(host, role);
+        }
+        var attrs = backend.targetSessionAttrs();
+        if (attrs.accepts(role.hotStandby(), role.readOnly())) {
+            return null;
+        }
+        return switch (attrs) {
+            case READ_WRITE -> role.hotStandby() ? "server is in hot standby mode" : "session is read-only";
+            case READ_ONLY -> "session is not read-only";
+            case PRIMARY -> "server is in hot standby mode";
+            default -> "server is not in hot standby mode";
+        };
+    }
 }

@@ -2,10 +2,12 @@ package dev.pgmux.server;
 
 import dev.pgmux.BackendConfig;
 import dev.pgmux.SslMode;
-import dev.pgmux.protocol.BackendMessages;
 import dev.pgmux.protocol.ProtocolException;
 import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.protocol.backend.ParameterStatus;
+import dev.pgmux.protocol.frontend.Terminate;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -18,7 +20,6 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * Until the owner {@linkplain #commit() commits} to a host (its client has seen an authentication request or an
  * error), any failure moves on to the next host of the backend, with the startup message and the client bytes
  * sent so far sent again; after that, or when no host is left, the owner hears of it through
- * {@link Owner#onFailed}. The connection reports to its owner, the client session it serves, and never calls into
+ * {@link ServerOwner#onFailed}. The connection reports to its owner, the client session it serves, and never calls into
  * it otherwise: it can outlive that owner and serve another.
  *
  * <p>All methods run on the event loop the connection was opened on.
@@ -49,36 +50,6 @@ public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
     /** Cap for one message during login (PostgreSQL caps authentication tokens far lower). */
     private static final int MAX_LOGIN_MESSAGE = 1 << 20;
-
-    /** What a server connection tells the client session it serves. */
-    public interface Owner {
-        /** The startup message went out to a host: the client's login messages can follow. */
-        void onLoginStarted();
-
-        /** One whole message the server sent while logging in (type, length, body); the owner releases it. */
-        void onLoginMessage(ByteBuf frame);
-
-        /** Bytes the server sent once ready, as they came; the owner releases them. */
-        void onData(ByteBuf data);
-
-        void onReadComplete();
-
-        /** The server takes bytes again after it could not. */
-        void onWritable();
-
-        /** The connection is gone and no other host takes over; it is closed already. */
-        void onFailed(Failure failure, String why);
-    }
-
-    /** How a connection ended, from its owner's point of view. */
-    public enum Failure {
-        /** No host could be reached, or one failed before its login could be relied on. */
-        NO_HOST,
-        /** The server closed the connection after the owner committed to it and before it was ready. */
-        LOST_DURING_LOGIN,
-        /** The server closed a ready connection. */
-        CLOSED
-    }
 
     /** One host of the backend: its place in the list, its name and its resolved address. */
     public record Host(int index, BackendConfig.Endpoint endpoint, InetSocketAddress address) {
@@ -110,7 +81,7 @@ public final class ServerConnection {
     private final BackendConfig backend;
     private final List<Host> hosts;
     private final Supplier<StartupMessage> startup;
-    private Owner owner;
+    private ServerOwner owner;
     private State state = new Closed("not connected");
     /** The startup message sent to the current host. */
     private StartupMessage sent;
@@ -127,7 +98,7 @@ public final class ServerConnection {
      * @param startup the startup message for the next host, asked for again at each host
      */
     public ServerConnection(ServerContext context, EventLoop loop, BackendConfig backend, List<Host> hosts,
-                            Supplier<StartupMessage> startup, Owner owner) {
+                            Supplier<StartupMessage> startup, ServerOwner owner) {
         this.context = context;
         this.loop = loop;
         this.backend = backend;
@@ -202,32 +173,7 @@ public final class ServerConnection {
      * @return null when the role is acceptable, else what was found (libpq's wording)
      */
     public String roleMismatch() {
-        String inHotStandby = parameters.get("in_hot_standby");
-        if (inHotStandby == null) {
-            return null; // a server before PostgreSQL 14 reports neither: nothing to go by
-        }
-        HostSelector.Role role = new HostSelector.Role("on".equals(inHotStandby),
-                "on".equals(parameters.get("default_transaction_read_only")));
-        Host host = host();
-        // A client (or its route) can set default_transaction_read_only for its own session: then the value says
-        // nothing about the host, and other sessions must not go by it. in_hot_standby no client can set.
-        Map<String, String> p = sent.parameters();
-        if (p.containsKey("default_transaction_read_only") || p.containsKey("options")
-                || p.containsKey("transaction_read_only")) {
-            context.hosts().observedStandby(host.endpoint(), role.hotStandby());
-        } else {
-            context.hosts().observed(host.endpoint(), role);
-        }
-        var attrs = backend.targetSessionAttrs();
-        if (attrs.accepts(role.hotStandby(), role.readOnly())) {
-            return null;
-        }
-        return switch (attrs) {
-            case READ_WRITE -> role.hotStandby() ? "server is in hot standby mode" : "session is read-only";
-            case READ_ONLY -> "session is not read-only";
-            case PRIMARY -> "server is in hot standby mode";
-            default -> "server is not in hot standby mode";
-        };
+        return context.hosts().checkRole(host().endpoint(), backend, sent.parameters(), parameters);
     }
 
     /**
@@ -296,7 +242,7 @@ public final class ServerConnection {
     public void terminate() {
         Channel ch = channel();
         if (ch != null && ch.isActive()) {
-            ch.write(BackendMessages.terminate(ch.alloc()));
+            ch.write(new Terminate().encode(ch.alloc()));
         }
         close("terminated");
     }
@@ -343,7 +289,7 @@ public final class ServerConnection {
             context.connectFailed().run();
             log.warn("backend host unknown backend={}", h.endpoint());
         }
-        fail(Failure.NO_HOST, "no host left");
+        fail(ServerOwner.Failure.NO_HOST, "no host left");
     }
 
     /** Closes the current host's channel and forgets what it sent. */
@@ -407,11 +353,11 @@ public final class ServerConnection {
         }
         context.connectFailed().run();
         log.warn("backend connection failed backend={} error={}", host() == null ? null : host().endpoint(), why);
-        fail(Failure.NO_HOST, why);
+        fail(ServerOwner.Failure.NO_HOST, why);
     }
 
-    private void fail(Failure failure, String why) {
-        Owner o = owner;
+    private void fail(ServerOwner.Failure failure, String why) {
+        ServerOwner o = owner;
         Channel ch = channel();
         owner = null;
         end(why);
@@ -445,7 +391,7 @@ public final class ServerConnection {
             sendStartup(c);
         } else {
             state = c.awaitingSsl(true);
-            c.channel().writeAndFlush(BackendMessages.sslRequest(c.channel().alloc()));
+            c.channel().writeAndFlush(new SslRequest().encode(c.channel().alloc()));
             c.channel().read();
         }
     }
@@ -529,8 +475,9 @@ public final class ServerConnection {
                     break;
                 }
                 ByteBuf frame = in.readRetainedSlice(length + 1);
-                if (frame.getByte(frame.readerIndex()) == BackendMessages.PARAMETER_STATUS) {
-                    noteParameter(frame);
+                if (frame.getByte(frame.readerIndex()) == ParameterStatus.TYPE) {
+                    ParameterStatus p = ParameterStatus.decode(frame);
+                    parameters.put(p.name(), p.value());
                 }
                 owner.onLoginMessage(frame);
             }
@@ -541,16 +488,6 @@ public final class ServerConnection {
                 in.release();
                 in = null;
             }
-        }
-    }
-
-    private void noteParameter(ByteBuf frame) {
-        int start = frame.readerIndex() + 5;
-        int nameEnd = frame.indexOf(start, frame.writerIndex(), (byte) 0);
-        int valueEnd = nameEnd < 0 ? -1 : frame.indexOf(nameEnd + 1, frame.writerIndex(), (byte) 0);
-        if (valueEnd >= 0) {
-            parameters.put(frame.toString(start, nameEnd - start, StandardCharsets.UTF_8),
-                    frame.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.UTF_8));
         }
     }
 
@@ -575,8 +512,8 @@ public final class ServerConnection {
         switch (state) {
             case Connecting c -> hostFailed("backend closed the connection");
             case LoggingIn l when !committed -> hostFailed("backend closed the connection");
-            case LoggingIn l -> fail(Failure.LOST_DURING_LOGIN, "backend closed the connection during login");
-            case Ready r -> fail(Failure.CLOSED, "backend closed");
+            case LoggingIn l -> fail(ServerOwner.Failure.LOST_DURING_LOGIN, "backend closed the connection during login");
+            case Ready r -> fail(ServerOwner.Failure.CLOSED, "backend closed");
             case Closed c -> {
             }
         }

@@ -1,11 +1,15 @@
 package dev.pgmux.session;
 
-import dev.pgmux.protocol.BackendMessages;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.ProtocolException;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.protocol.backend.Authentication;
+import dev.pgmux.protocol.backend.AuthenticationSASL;
+import dev.pgmux.protocol.backend.BackendKeyData;
+import dev.pgmux.protocol.backend.NegotiateProtocolVersion;
+import dev.pgmux.protocol.backend.ReadyForQuery;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.util.ArrayList;
@@ -60,6 +64,17 @@ final class AuthRelay {
     record Ready(ByteBuf message) implements Decision {
     }
 
+    /** Releases what a decision that will not be carried out holds. */
+    static void release(Decision d) {
+        switch (d) {
+            case Relay m -> m.message().release();
+            case RelayError e -> e.message().release();
+            case Ready m -> m.message().release();
+            default -> {
+            }
+        }
+    }
+
     private final StartupMessage startup;
     private final boolean renamed;
     private int protocolMinor;
@@ -112,7 +127,7 @@ final class AuthRelay {
     List<Decision> onMessage(ByteBuf frame, boolean laterHost, ByteBufAllocator alloc) {
         byte type = frame.getByte(frame.readerIndex());
         List<Decision> out = new ArrayList<>(2);
-        if (type == BackendMessages.ERROR_RESPONSE && !authRequestSeen && laterHost) {
+        if (type == ErrorResponse.TYPE && !authRequestSeen && laterHost) {
             // Refused before asking for a password (starting up, too many clients, no pg_hba.conf entry): the
             // client has not taken part yet, so another host can still serve it.
             String code = ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5));
@@ -122,9 +137,9 @@ final class AuthRelay {
         }
         if (negotiationPending) {
             negotiationPending = false;
-            if (type != BackendMessages.NEGOTIATE_PROTOCOL_VERSION && !negotiationSent) {
+            if (type != NegotiateProtocolVersion.TYPE && !negotiationSent) {
                 negotiationSent = true;
-                out.add(new Relay(BackendMessages.negotiateProtocolVersion(alloc, protocolMinor, startup.protocolOptions())));
+                out.add(new Relay(new NegotiateProtocolVersion(protocolMinor, startup.protocolOptions()).encode(alloc)));
             }
         }
         try {
@@ -138,26 +153,21 @@ final class AuthRelay {
 
     private Decision decide(byte type, ByteBuf frame, ByteBufAllocator alloc) throws ProtocolException {
         switch (type) {
-            case BackendMessages.AUTHENTICATION -> {
+            case Authentication.TYPE -> {
                 return onAuthRequest(frame, alloc);
             }
-            case BackendMessages.BACKEND_KEY_DATA -> {
+            case BackendKeyData.TYPE -> {
                 try {
-                    if (frame.readableBytes() < 9) {
-                        throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid BackendKeyData from backend");
-                    }
-                    int pid = frame.getInt(frame.readerIndex() + 5);
-                    byte[] secret = new byte[frame.readableBytes() - 9];
-                    frame.getBytes(frame.readerIndex() + 9, secret);
-                    return new SwapKey(pid, secret);
+                    BackendKeyData key = BackendKeyData.decode(frame);
+                    return new SwapKey(key.processId(), key.secret());
                 } finally {
                     frame.release();
                 }
             }
-            case BackendMessages.NEGOTIATE_PROTOCOL_VERSION -> {
-                BackendMessages.ProtocolNegotiation n;
+            case NegotiateProtocolVersion.TYPE -> {
+                NegotiateProtocolVersion n;
                 try {
-                    n = BackendMessages.decodeNegotiateProtocolVersion(frame);
+                    n = NegotiateProtocolVersion.decode(frame);
                 } finally {
                     frame.release();
                 }
@@ -166,16 +176,16 @@ final class AuthRelay {
                 n.unrecognized().stream().filter(o -> !unrecognized.contains(o)).forEach(unrecognized::add);
                 if ((protocolMinor < startup.minor() || !unrecognized.isEmpty()) && !negotiationSent) {
                     negotiationSent = true;
-                    return new Relay(BackendMessages.negotiateProtocolVersion(alloc, protocolMinor, unrecognized));
+                    return new Relay(new NegotiateProtocolVersion(protocolMinor, unrecognized).encode(alloc));
                 }
                 return new Drop();
             }
-            case BackendMessages.ERROR_RESPONSE -> {
+            case ErrorResponse.TYPE -> {
                 errorSeen = true;
                 return new RelayError(frame, ErrorResponse.sqlStateOf(frame.slice(frame.readerIndex() + 5,
                         frame.readableBytes() - 5)));
             }
-            case BackendMessages.READY_FOR_QUERY -> {
+            case ReadyForQuery.TYPE -> {
                 return new Ready(frame);
             }
             default -> {
@@ -189,10 +199,10 @@ final class AuthRelay {
             frame.release();
             throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid authentication request from backend");
         }
-        int code = BackendMessages.authCode(frame);
+        int code = frame.getInt(frame.readerIndex() + 5);
         authRequestSeen = true;
         lastAuthCode = code;
-        if (code == BackendMessages.AUTH_MD5 && renamed) {
+        if (code == Authentication.MD5_PASSWORD && renamed) {
             frame.release();
             return new Fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
                     "the server asks for MD5 password authentication, which cannot work through pgmux when the user"
@@ -200,23 +210,23 @@ final class AuthRelay {
                     "Use scram-sha-256 for this user on the server, or route it without renaming the user."),
                     "md5 with renamed user");
         }
-        if (code != BackendMessages.AUTH_SASL) {
+        if (code != Authentication.SASL) {
             return new Relay(frame);
         }
         List<String> mechanisms;
         try {
-            mechanisms = BackendMessages.saslMechanisms(frame);
+            mechanisms = AuthenticationSASL.decode(frame).mechanisms();
         } finally {
             frame.release();
         }
         // TLS ends at pgmux, so a client binding to "its" server certificate would bind to pgmux's, and the
         // backend would reject the proof: never offer channel binding to the client.
-        List<String> offered = mechanisms.stream().filter(m -> !m.equals(BackendMessages.SCRAM_PLUS)).toList();
+        List<String> offered = mechanisms.stream().filter(m -> !m.equals(Authentication.SCRAM_SHA_256_PLUS)).toList();
         if (offered.isEmpty()) {
             return new Fail(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
                     "the server accepts only SCRAM-SHA-256-PLUS, whose channel binding cannot pass through pgmux"),
                     "server offers only channel binding");
         }
-        return new Relay(BackendMessages.authenticationSasl(alloc, offered));
+        return new Relay(new AuthenticationSASL(offered).encode(alloc));
     }
 }

@@ -6,11 +6,12 @@ import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
 import dev.pgmux.cancel.CancelForwarder;
 import dev.pgmux.cancel.CancelRegistry;
-import dev.pgmux.protocol.BackendMessages;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.protocol.backend.BackendKeyData;
 import dev.pgmux.server.ServerConnection;
+import dev.pgmux.server.ServerOwner;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -20,13 +21,10 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * The Netty handler ({@link ClientHandler}) only turns the client channel's events into calls here; the server
- * connection reports through {@link ServerConnection.Owner}. Everything runs on the client channel's event loop,
+ * connection reports through {@link ServerOwner}. Everything runs on the client channel's event loop,
  * on which the server connection's channel is registered too. Until Forwarding each read is requested by hand
  * (AUTO_READ off); from then on both sides read by themselves and a side is paused only while the other cannot take
  * more (writability), so a slow client slows its server instead of filling pgmux's memory.
@@ -243,39 +241,18 @@ public final class ClientSession {
             return; // the client left meanwhile
         }
         Login login = r.login();
+        if (error instanceof RoutingException e && proxy.hideUnknownUsers() && RoutingException.NO_ROUTE.equals(e.sqlState())) {
+            startHiddenLogin(r);
+            return;
+        }
         if (error != null) {
-            switch (error) {
-                case RoutingException e when proxy.hideUnknownUsers() && RoutingException.NO_ROUTE.equals(e.sqlState()) ->
-                        startHiddenLogin(r);
-                case RoutingException e -> {
-                    logLoginFailure("router refused sqlstate=" + e.sqlState());
-                    fail(ErrorResponse.fatal(e.sqlState(), e.getMessage()));
-                }
-                case TimeoutException e -> {
-                    log.warn("router timed out client={} user={} timeout_ms={}", clientAddress, login.logUser(),
-                            proxy.limits().routerTimeout().toMillis());
-                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection: timed out"));
-                }
-                case UnknownHostException e -> {
-                    log.warn("backend host unknown user={} error={}", login.logUser(), e.getMessage());
-                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server"));
-                }
-                case RejectedExecutionException e ->
-                        fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
-                default -> {
-                    log.error("router failed user={}", login.logUser(), error);
-                    fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection"));
-                }
-            }
+            fail(RouteLookup.failure(error, proxy, clientAddress, login, this::logLoginFailure));
             return;
         }
         BackendConfig backend = routed.backend();
-        if (login.tooLongFor(backend)) {
-            // The server would close without a word.
+        if (login.tooLongFor(backend)) { // the server would close without a word
             logLoginFailure("startup packet too long for the backend");
-            fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet",
-                    "The startup packet is longer than " + dev.pgmux.protocol.StartupPacket.MAX_LENGTH
-                            + " bytes once rewritten for the server."));
+            fail(Login.TOO_LONG);
             return;
         }
         AuthRelay relay = new AuthRelay(login.startup(), login.renamedBy(backend));
@@ -291,27 +268,15 @@ public final class ClientSession {
 
     private void startHiddenLogin(Routing r) {
         logLoginFailure("no route (answered as a failed password)");
-        HiddenLogin exchange = new HiddenLogin(client, proxy.loginTiming(), r.login().startup(), new HiddenLogin.Ending() {
-            @Override
-            public void fail(ErrorResponse error, Map<Character, String> more) {
-                ClientSession.this.fail(error, more);
-            }
-
-            @Override
-            public boolean active() {
-                return state instanceof Hidden;
-            }
-        });
+        HiddenLogin exchange = new HiddenLogin(this, client, proxy.loginTiming(), r.login().startup());
         state = new Hidden(r.login(), exchange);
-        StartupMessage startup = r.login().startup();
-        exchange.start(HiddenLogin.negotiation(client, startup, new AuthRelay(startup, false).protocolMinor()),
-                r.pending().take(), System.nanoTime() - r.login().startNanos());
+        exchange.start(r.pending().take(), System.nanoTime() - r.login().startNanos());
     }
 
     // ---------------------------------------------------------------- the server's side of the login
 
     /** What the server connection reports; it only ever reports while this session holds it. */
-    private final class ServerEvents implements ServerConnection.Owner {
+    private final class ServerEvents implements ServerOwner {
         @Override
         public void onLoginStarted() {
             client.read();
@@ -320,7 +285,7 @@ public final class ClientSession {
         @Override
         public void onLoginMessage(ByteBuf frame) {
             if (state instanceof Relaying r) {
-                onServerLoginMessage(r, frame);
+                RelayedLogin.onServerMessage(ClientSession.this, proxy, client, r, frame);
             } else {
                 frame.release();
             }
@@ -372,7 +337,7 @@ public final class ClientSession {
         }
 
         @Override
-        public void onFailed(ServerConnection.Failure failure, String why) {
+        public void onFailed(ServerOwner.Failure failure, String why) {
             switch (failure) {
                 case NO_HOST -> fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not connect to the backend server"));
@@ -390,98 +355,8 @@ public final class ClientSession {
         }
     }
 
-    private void onServerLoginMessage(Relaying r, ByteBuf frame) {
-        recordTiming(r.relay(), frame.getByte(frame.readerIndex()));
-        List<AuthRelay.Decision> decisions = r.relay().onMessage(frame, r.server().laterHostAvailable(), client.alloc());
-        for (AuthRelay.Decision d : decisions) {
-            if (state != r) {
-                release(d);
-                continue;
-            }
-            switch (d) {
-                case AuthRelay.Relay m -> client.write(m.message());
-                case AuthRelay.Drop m -> {
-                }
-                case AuthRelay.RelayError e -> {
-                    if (SqlState.INVALID_PASSWORD.equals(e.sqlState()) && proxy.hideUnknownUsers()) {
-                        rememberPasswordFailureLocation(e.message());
-                    }
-                    logLoginFailure("backend refused login sqlstate=" + e.sqlState());
-                    client.write(e.message());
-                }
-                case AuthRelay.SwapKey k -> {
-                    proxy.cancels().remove(cancelKey);
-                    var target = new CancelRegistry.Target(r.server().host().address(), k.processId(), k.secret());
-                    cancelKey = proxy.cancels().register(target,
-                            r.relay().protocolMinor() >= 2 ? CancelRegistry.LONG_SECRET : 4);
-                    client.write(BackendMessages.backendKeyData(client.alloc(), cancelKey.processId(), cancelKey.secret()));
-                }
-                case AuthRelay.NextHost n -> r.server().nextHost(n.why());
-                case AuthRelay.Fail f -> {
-                    logLoginFailure(f.logReason());
-                    fail(f.error());
-                }
-                case AuthRelay.Ready ready -> onServerReady(r, ready.message());
-            }
-        }
-        if (state == r && r.relay().clientTookPart()) {
-            r.server().commit();
-        }
-    }
-
-    private static void release(AuthRelay.Decision d) {
-        switch (d) {
-            case AuthRelay.Relay m -> m.message().release();
-            case AuthRelay.RelayError e -> e.message().release();
-            case AuthRelay.Ready m -> m.message().release();
-            default -> {
-            }
-        }
-    }
-
-    /** Feeds the moving averages that hidden unknown users' answers are timed by. */
-    private void recordTiming(AuthRelay relay, byte type) {
-        if (type == BackendMessages.AUTHENTICATION && !relay.clientTookPart()) {
-            proxy.loginTiming().recordLoginLatency(System.nanoTime() - ((Relaying) state).login().startNanos());
-        } else if (clientSpokeNanos != 0 && (relay.lastAuthCode() == BackendMessages.AUTH_SASL
-                || relay.lastAuthCode() == BackendMessages.AUTH_SASL + 1)) {
-            // only SCRAM steps: a password check (md5, cleartext, maybe LDAP behind it) times something else
-            proxy.loginTiming().recordAuthRoundTrip(relay.lastAuthCode() == BackendMessages.AUTH_SASL ? 0 : 1,
-                    System.nanoTime() - clientSpokeNanos);
-        }
-        clientSpokeNanos = 0;
-    }
-
-    /** Keeps F, L and R of a server's 28P01, so that hidden unknown users get the same fields. */
-    private void rememberPasswordFailureLocation(ByteBuf frame) {
-        ByteBuf fields = frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5);
-        Map<Character, String> location = new LinkedHashMap<>();
-        for (char f : new char[] {'F', 'L', 'R'}) {
-            String value = ErrorResponse.fieldOf(fields, f);
-            if (value != null && value.length() <= 64) {
-                location.put(f, value);
-            }
-        }
-        if (location.size() == 3 && !location.equals(proxy.loginTiming().passwordFailureLocation())) {
-            proxy.loginTiming().passwordFailureLocation(java.util.Collections.unmodifiableMap(location));
-        }
-    }
-
-    /** The first ReadyForQuery: the server's role is checked, then bytes pass through. */
-    private void onServerReady(Relaying r, ByteBuf readyForQuery) {
-        String mismatch = r.server().roleMismatch();
-        if (mismatch != null) {
-            readyForQuery.release();
-            var attrs = r.backend().targetSessionAttrs();
-            log.warn("backend role does not match client={} user={} backend={} target_session_attrs={} error=\"{}\"",
-                    clientAddress, logUser(), r.server().host().endpoint(), attrs.libpqName(), mismatch);
-            logLoginFailure("target_session_attrs not matched");
-            fail(ErrorResponse.fatal(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-                    "no server matching target_session_attrs=" + attrs.libpqName() + ": " + mismatch,
-                    "pgmux has noted this server's role: a new connection tries the backend's other hosts first."));
-            return;
-        }
-        client.write(readyForQuery);
+    /** The relayed login is over: bytes pass through from here on. */
+    void startForwarding(Relaying r) {
         state = new Forwarding(r.login(), r.backend(), r.server(), new MessageScanner(true), new MessageScanner(false));
         proxy.counters().established();
         loginTimeout.cancel(false);
@@ -491,6 +366,23 @@ public final class ClientSession {
         r.server().ready();
         log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, logUser(),
                 r.server().host() == null ? null : r.server().host().endpoint(), r.backend().user());
+    }
+
+    /** Hands out pgmux's own cancel key for the server's, replacing one handed out before. */
+    CancelRegistry.Entry swapCancelKey(CancelRegistry.Target target, int secretLength) {
+        proxy.cancels().remove(cancelKey);
+        cancelKey = proxy.cancels().register(target, secretLength);
+        return cancelKey;
+    }
+
+    State state() {
+        return state;
+    }
+
+    long takeClientSpokeNanos() {
+        long t = clientSpokeNanos;
+        clientSpokeNanos = 0;
+        return t;
     }
 
     /** No request in flight, outside a transaction, and both streams between two messages. */
@@ -624,7 +516,7 @@ public final class ClientSession {
     }
 
     /** The client's user name for logs (escaped), or null before its startup message. */
-    private String logUser() {
+    String logUser() {
         return switch (state) {
             case Routing r -> r.login().logUser();
             case Relaying r -> r.login().logUser();

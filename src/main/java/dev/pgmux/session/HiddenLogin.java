@@ -1,9 +1,10 @@
 package dev.pgmux.session;
 
-import dev.pgmux.protocol.BackendMessages;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
+import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.protocol.backend.NegotiateProtocolVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -23,19 +24,11 @@ final class HiddenLogin {
     /** PostgreSQL's limit for one authentication message (PG_MAX_AUTH_TOKEN_LENGTH). */
     private static final int MAX_SASL_MESSAGE = 65535;
 
-    /** How the exchange ends the session. */
-    interface Ending {
-        /** Sends the error (with these extra fields) and closes. */
-        void fail(ErrorResponse error, Map<Character, String> more);
-
-        /** Whether the session is still in this exchange. */
-        boolean active();
-    }
-
+    private final ClientSession session;
     private final Channel client;
     private final LoginTiming timing;
     private final MockScram scram;
-    private final Ending ending;
+    private final StartupMessage startup;
     /** Client bytes not yet taken. */
     private ByteBuf in;
     /** An answer is on its way (delayed like a server's): read nothing more until it is out. */
@@ -43,23 +36,25 @@ final class HiddenLogin {
     /** Client SASL messages answered. */
     private int answers;
 
-    HiddenLogin(Channel client, LoginTiming timing, StartupMessage startup, Ending ending) {
+    HiddenLogin(ClientSession session, Channel client, LoginTiming timing, StartupMessage startup) {
+        this.session = session;
+        this.startup = startup;
         this.client = client;
         this.timing = timing;
         this.scram = new MockScram(timing.mockSecret(), startup.user());
-        this.ending = ending;
     }
 
     /**
      * Starts the exchange.
      *
-     * @param negotiation a NegotiateProtocolVersion to send first, as a server would, or null
      * @param pending     bytes the client sent after its startup message, or null
      * @param spentNanos  how long ago the login began (routing time counts as a server's connect time would)
      */
-    void start(ByteBuf negotiation, ByteBuf pending, long spentNanos) {
-        if (negotiation != null) {
-            client.write(negotiation);
+    void start(ByteBuf pending, long spentNanos) {
+        if (AuthRelay.needsNegotiation(startup)) {
+            // as a server would, before its authentication request
+            client.write(new NegotiateProtocolVersion(Math.min(startup.minor(), StartupPacket.NEWEST_MINOR),
+                    startup.protocolOptions()).encode(client.alloc()));
         }
         in = pending; // read once the first request is out
         // A real login connects to a server first: answer after about as long, so that timing tells nothing.
@@ -79,13 +74,13 @@ final class HiddenLogin {
     void onBytes(ByteBuf bytes) {
         in = in == null ? bytes : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(client.alloc(), in, bytes);
         try {
-            while (ending.active() && !answerPending && in.isReadable()) {
+            while (active() && !answerPending && in.isReadable()) {
                 int type = in.getUnsignedByte(in.readerIndex());
                 if (type != 'p') {
                     // PostgreSQL looks at the type before anything else (Terminate included)
                     ErrorResponse e = ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
                             "expected SASL response, got message type " + type);
-                    afterStep(() -> ending.fail(e, Map.of()));
+                    afterStep(() -> session.fail(e, Map.of()));
                     return;
                 }
                 if (in.readableBytes() < 5) {
@@ -116,7 +111,7 @@ final class HiddenLogin {
                 }
             }
         } finally {
-            if (in != null && (!ending.active() || !in.isReadable())) {
+            if (in != null && (!active() || !in.isReadable())) {
                 in.release();
                 in = null;
             }
@@ -133,14 +128,14 @@ final class HiddenLogin {
 
     /** A 28P01 carries the source location a server's 28P01 had. */
     private void failPassword(ErrorResponse error) {
-        ending.fail(error, SqlState.INVALID_PASSWORD.equals(error.sqlState()) ? timing.passwordFailureLocation() : Map.of());
+        session.fail(error, SqlState.INVALID_PASSWORD.equals(error.sqlState()) ? timing.passwordFailureLocation() : Map.of());
     }
 
     /** Runs {@code send} about {@code meanNanos} (±25 %) after the step began, {@code spentNanos} ago. */
     private void afterDelay(long meanNanos, long spentNanos, Runnable send) {
         long delay = meanNanos * 3 / 4 + ThreadLocalRandom.current().nextLong(meanNanos / 2 + 1);
         client.eventLoop().schedule(() -> {
-            if (ending.active()) {
+            if (active()) {
                 try {
                     send.run();
                 } catch (RuntimeException e) {
@@ -165,15 +160,12 @@ final class HiddenLogin {
             in = null;
             onBytes(buffered);
         }
-        if (ending.active() && !answerPending) {
+        if (active() && !answerPending) {
             client.read();
         }
     }
 
-    /** The NegotiateProtocolVersion a server would send first for this startup, or null. */
-    static ByteBuf negotiation(Channel client, StartupMessage startup, int protocolMinor) {
-        return AuthRelay.needsNegotiation(startup)
-                ? BackendMessages.negotiateProtocolVersion(client.alloc(), protocolMinor, startup.protocolOptions())
-                : null;
+    private boolean active() {
+        return session.state() instanceof ClientSession.Hidden;
     }
 }

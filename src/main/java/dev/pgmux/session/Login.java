@@ -1,6 +1,8 @@
 package dev.pgmux.session;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import io.netty.buffer.ByteBufUtil;
@@ -13,6 +15,10 @@ import java.util.Map;
  * unknown users are timed from there) and the TLS SNI host name it sent, if any.
  */
 record Login(StartupMessage startup, String sniHost, long startNanos) {
+    /** The error for a startup message that {@link #tooLongFor} a backend. */
+    static final ErrorResponse TOO_LONG = ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+            "invalid length of startup packet", "The startup packet is longer than " + StartupPacket.MAX_LENGTH
+                    + " bytes once rewritten for the server.");
 
     String user() {
         return startup.user();

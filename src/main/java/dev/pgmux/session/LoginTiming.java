@@ -1,6 +1,11 @@
 package dev.pgmux.session;
 
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.backend.Authentication;
+import io.netty.buffer.ByteBuf;
 import java.security.SecureRandom;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -38,6 +43,37 @@ final class LoginTiming {
 
     long authRoundTrip(int step) {
         return authRoundTrip.get(step);
+    }
+
+    /**
+     * Feeds the averages from one server message of a relayed login.
+     *
+     * @param loginStartNanos  when routing began
+     * @param clientSpokeNanos when the client last sent bytes, or 0
+     */
+    void onServerMessage(byte type, AuthRelay relay, long loginStartNanos, long clientSpokeNanos) {
+        if (type == Authentication.TYPE && !relay.clientTookPart()) {
+            recordLoginLatency(System.nanoTime() - loginStartNanos);
+        } else if (clientSpokeNanos != 0 && (relay.lastAuthCode() == Authentication.SASL
+                || relay.lastAuthCode() == Authentication.SASL_CONTINUE)) {
+            // only SCRAM steps: a password check (md5, cleartext, maybe LDAP behind it) times something else
+            recordAuthRoundTrip(relay.lastAuthCode() == Authentication.SASL ? 0 : 1, System.nanoTime() - clientSpokeNanos);
+        }
+    }
+
+    /** Keeps F, L and R of a server's 28P01 (a whole ErrorResponse frame), so that hidden unknown users get the same. */
+    void rememberPasswordFailureLocation(ByteBuf frame) {
+        ByteBuf fields = frame.slice(frame.readerIndex() + 5, frame.readableBytes() - 5);
+        Map<Character, String> location = new LinkedHashMap<>();
+        for (char f : new char[] {'F', 'L', 'R'}) {
+            String value = ErrorResponse.fieldOf(fields, f);
+            if (value != null && value.length() <= 64) {
+                location.put(f, value);
+            }
+        }
+        if (location.size() == 3 && !location.equals(passwordFailureLocation)) {
+            passwordFailureLocation = Collections.unmodifiableMap(location);
+        }
     }
 
     private static long average(long mean, long sample) {

@@ -4,6 +4,8 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.Router;
 import dev.pgmux.RoutingException;
+import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.protocol.SqlState;
 import dev.pgmux.server.ServerConnection.Host;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -61,6 +63,32 @@ final class RouteLookup {
         // Then, outside the router's time: the hosts' order (role checks have their own deadline) and DNS.
         answer.thenApplyAsync(backend -> resolve(backend, proxy), proxy.routerExecutor())
                 .whenComplete((routed, error) -> loop.execute(() -> then.accept(routed, unwrap(error))));
+    }
+
+    /** The error a client gets when routing failed, logged as it deserves. */
+    static ErrorResponse failure(Throwable error, ProxyContext proxy, InetSocketAddress client, Login login,
+                                 java.util.function.Consumer<String> logLoginFailure) {
+        return switch (error) {
+            case RoutingException e -> {
+                logLoginFailure.accept("router refused sqlstate=" + e.sqlState());
+                yield ErrorResponse.fatal(e.sqlState(), e.getMessage());
+            }
+            case TimeoutException e -> {
+                ClientSession.log.warn("router timed out client={} user={} timeout_ms={}", client, login.logUser(),
+                        proxy.limits().routerTimeout().toMillis());
+                yield ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection: timed out");
+            }
+            case UnknownHostException e -> {
+                ClientSession.log.warn("backend host unknown user={} error={}", login.logUser(), e.getMessage());
+                yield ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not connect to the backend server");
+            }
+            case java.util.concurrent.RejectedExecutionException e ->
+                    ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down");
+            default -> {
+                ClientSession.log.error("router failed user={}", login.logUser(), error);
+                yield ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "could not route the connection");
+            }
+        };
     }
 
     private static Throwable unwrap(Throwable error) {
