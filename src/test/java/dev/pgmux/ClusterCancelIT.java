@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgmux.cancel.CancelRegistry;
 import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.protocol.StartupPacket;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.RawClient;
 import dev.pgmux.testing.RawClient.Message;
 import dev.pgmux.testing.TestServers;
@@ -26,10 +27,11 @@ import org.junit.jupiter.api.Test;
 class ClusterCancelIT {
     static ProxyServer one;
     static ProxyServer two;
+    static LocalPostgres pg;
 
     @BeforeAll
     static void start() throws Exception {
-        LocalPostgres pg = TestServers.pg18();
+        pg = TestServers.pg18();
         StaticRouter router = StaticRouter.empty().put("trust18",
                 BackendConfig.builder().host(pg.host()).port(pg.port()).user(TestServers.TRUST_USER).build());
         // Ports first, then the peer lists that name them.
@@ -71,7 +73,8 @@ class ClusterCancelIT {
                 Key key = login(c, minor);
                 assertThat(CancelRegistry.instanceOf(key.pid())).isEqualTo(1);
                 c.query("select pg_sleep(20)");
-                Thread.sleep(300);
+                // The key's process id carries the instance, so the backend is found by its query.
+                PgStatActivity.awaitRunning(pg, "select pg_sleep(20)");
                 c.sendCancel("127.0.0.1", two.port(), key.pid(), key.secret());
                 assertThat(c.readUntil('E').field('C')).as("protocol 3." + minor).isEqualTo("57014");
                 c.readUntil('Z');
@@ -98,7 +101,7 @@ class ClusterCancelIT {
             c.readUntil('Z');
             // The right peer request, straight to the owner, does cancel.
             c.query("select pg_sleep(20)");
-            Thread.sleep(300);
+            PgStatActivity.awaitRunning(pg, "select pg_sleep(20)");
             c.sendCancel("127.0.0.1", one.port(), StartupPacket.PEER_CANCEL_REQUEST_CODE, key.pid(), key.secret());
             assertThat(c.readUntil('E').field('C')).isEqualTo("57014");
         }

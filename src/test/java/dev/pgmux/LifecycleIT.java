@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.Await;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestServers;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -23,6 +25,8 @@ import org.junit.jupiter.api.Test;
  * A session's end from every side: graceful shutdown, limits, the backend going away, the client going away.
  */
 class LifecycleIT {
+    /** How long a closed session may take to be gone from pgmux and from the server. */
+    static final Duration CLEANUP = Duration.ofSeconds(10);
     static LocalPostgres pg;
 
     @BeforeAll
@@ -75,10 +79,7 @@ class LifecycleIT {
                 return e.getSQLState();
             }
         }, threads);
-        try (Connection admin = pg.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD)) {
-            waitFor(() -> query(admin, "select count(*) from pg_stat_activity where query like '%pg_sleep(2.5)%'"
-                    + " and state = 'active' and pid <> pg_backend_pid()").equals("1"));
-        }
+        PgStatActivity.awaitRunning(pg, "select 'finished' from pg_sleep(2.5)");
         long t0 = System.nanoTime();
         CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> proxy.close(Duration.ofSeconds(6)), threads);
         assertThat(running.get(10, TimeUnit.SECONDS)).isEqualTo("finished");
@@ -111,7 +112,7 @@ class LifecycleIT {
             for (Connection c : open) {
                 c.close();
             }
-            waitFor(() -> proxy.stats().current() == 0);
+            awaitNoClients(proxy);
             for (int i = 0; i < 3; i++) {
                 open.set(i, connect(proxy));
             }
@@ -132,15 +133,14 @@ class LifecycleIT {
                 one(admin, "select pg_terminate_backend(" + pid + ")");
             }
             assertThatThrownBy(() -> one(c, "select 1")).satisfies(e -> assertThat(stateOf(e)).isIn("57P01", "08006"));
-            waitFor(() -> proxy.stats().current() == 0);
+            awaitNoClients(proxy);
             proxy.close(Duration.ofSeconds(1));
         }
     }
 
     @Test
     void aVanishedClientDoesNotLeaveItsQueryRunning() throws Exception {
-        try (ProxyServer proxy = proxy(Limits.DEFAULT);
-             Connection admin = pg.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD)) {
+        try (ProxyServer proxy = proxy(Limits.DEFAULT)) {
             Connection c = connect(proxy);
             String pid = one(c, "select pg_backend_pid()");
             CompletableFuture.runAsync(() -> {
@@ -150,29 +150,15 @@ class LifecycleIT {
                     // the connection is closed under it
                 }
             });
-            waitFor(() -> "active".equals(query(admin, "select state from pg_stat_activity where pid = " + pid)));
+            PgStatActivity.awaitRunning(pg, Integer.parseInt(pid), "select pg_sleep(60)");
             c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor().abort(); // drop the socket
-            waitFor(() -> query(admin, "select state from pg_stat_activity where pid = " + pid) == null);
-            waitFor(() -> proxy.stats().current() == 0);
+            PgStatActivity.awaitNone(pg, "pid = " + pid, CLEANUP);
+            awaitNoClients(proxy);
             proxy.close(Duration.ofSeconds(1));
         }
     }
 
-    static String query(Connection c, String sql) {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            return rs.next() ? rs.getString(1) : null;
-        } catch (SQLException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("condition not met within 10 s");
-            }
-            Thread.sleep(50);
-        }
+    static void awaitNoClients(ProxyServer proxy) {
+        Await.until(CLEANUP, () -> "clients: " + proxy.stats().current(), () -> proxy.stats().current() == 0);
     }
 }

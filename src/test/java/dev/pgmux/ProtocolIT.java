@@ -4,6 +4,7 @@ import static dev.pgmux.testing.RawClient.params;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.RawClient;
 import dev.pgmux.testing.RawClient.Message;
 import dev.pgmux.testing.TestCerts;
@@ -82,7 +83,7 @@ class ProtocolIT {
             byte[] secret = Arrays.copyOfRange(key.body(), 4, key.body().length);
 
             c.query("select pg_sleep(20)");
-            Thread.sleep(300);
+            PgStatActivity.awaitRunning(pg18, pid, "select pg_sleep(20)");
             c.sendCancel("127.0.0.1", proxy.port(), pid, secret);
             Message err = c.readUntil('E');
             assertThat(err.field('C')).isEqualTo("57014");
@@ -231,7 +232,7 @@ class ProtocolIT {
             c.startup(0, params("user", "trust18", "database", "postgres"));
             Message key = login(c);
             c.query("select pg_sleep(20)");
-            Thread.sleep(300);
+            PgStatActivity.awaitRunning(pg18, key.int32(0), "select pg_sleep(20)");
             // libpq sends cancel requests in plaintext even for TLS sessions (psql's Ctrl-C).
             c.sendCancel("127.0.0.1", tlsRequired.port(), key.int32(0), Arrays.copyOfRange(key.body(), 4, key.body().length));
             assertThat(c.readUntil('E').field('C')).isEqualTo("57014");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.ByteArrayInputStream;
@@ -296,7 +297,7 @@ class ProxyIT {
             try {
                 long t0 = System.nanoTime();
                 Future<String> state = ex.submit(() -> sqlState(() -> s.execute("select pg_sleep(30)")));
-                Thread.sleep(500);
+                PgStatActivity.awaitRunning(pg17, c.unwrap(PGConnection.class).getBackendPID(), "select pg_sleep(30)");
                 s.cancel();
                 assertThat(state.get()).isEqualTo("57014");
                 assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));

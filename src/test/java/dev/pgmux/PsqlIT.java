@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.IOException;
@@ -85,7 +86,7 @@ class PsqlIT {
     @Test
     void ctrlCCancelsTheRunningQuery() throws Exception {
         Process p = psql("-c", "select pg_sleep(30)").start();
-        Thread.sleep(1500);
+        PgStatActivity.awaitRunning(pg, "select pg_sleep(30)");
         long t0 = System.nanoTime();
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.BufferedReader;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -188,7 +188,7 @@ class ServerProcessIT {
             // Long enough for the probes below to land while the query runs, even on a busy machine.
             CompletableFuture<String> sleep = CompletableFuture.supplyAsync(() -> query(alice,
                     "select 'slept' from pg_sleep(3)"));
-            awaitActive(pg17, "pg_sleep(3)");
+            PgStatActivity.awaitRunning(pg17, "select 'slept' from pg_sleep(3)");
             pgmux.signal("TERM");
             String readyz = http("/readyz");
             for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
@@ -214,7 +214,7 @@ class ServerProcessIT {
         try (Connection alice = connect(TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
             CompletableFuture<String> sleep = CompletableFuture.supplyAsync(() -> query(alice,
                     "select 'slept' from pg_sleep(30)"));
-            awaitActive(pg17, "pg_sleep(30)");
+            PgStatActivity.awaitRunning(pg17, "select 'slept' from pg_sleep(30)");
             pgmux.signal("TERM");
             pgmux.awaitLine("SIGTERM received: shutting down, running sessions get up to 30s");
             long start = System.nanoTime();
@@ -368,26 +368,6 @@ class ServerProcessIT {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** Waits until the backend runs a query containing {@code text}, so a signal lands while it is in flight. */
-    private static void awaitActive(LocalPostgres pg, String text) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        try (Connection c = pg.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD);
-             PreparedStatement ps = c.prepareStatement("select count(*) from pg_stat_activity"
-                     + " where state = 'active' and query like ? and pid <> pg_backend_pid()")) {
-            ps.setString(1, "%" + text + "%");
-            while (System.nanoTime() < end) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) > 0) {
-                        return;
-                    }
-                }
-                Thread.sleep(20);
-            }
-        }
-        throw new AssertionError("no active query like " + text);
     }
 
     private String http(String path) throws Exception {

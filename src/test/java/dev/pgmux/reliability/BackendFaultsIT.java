@@ -10,6 +10,8 @@ import dev.pgmux.Router;
 import dev.pgmux.RoutingException;
 import dev.pgmux.SslMode;
 import dev.pgmux.embedded.LocalPostgres;
+import dev.pgmux.testing.Await;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestServers;
 import java.io.IOException;
 import java.io.InputStream;
@@ -188,7 +190,7 @@ class BackendFaultsIT {
         /** Starts the client and returns once it has run its first query. */
         static Bystander start() {
             Bystander b = new Bystander();
-            Probe.waitFor(Duration.ofSeconds(10), () -> "the bystander's first query",
+            Await.until(Duration.ofSeconds(10), () -> "the bystander's first query",
                     () -> b.queries.get() > 0 || b.done.isDone());
             return b;
         }
@@ -329,16 +331,8 @@ class BackendFaultsIT {
                     return e.getSQLState();
                 }
             });
-            try (Connection admin = victim.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD)) {
-                Probe.waitFor(Duration.ofSeconds(10), () -> "pg_sleep running", () -> {
-                    try {
-                        return "1".equals(Jdbc.one(admin, "select count(*) from pg_stat_activity"
-                                + " where query = 'select pg_sleep(60)' and state = 'active'"));
-                    } catch (SQLException e) {
-                        throw new AssertionError(e);
-                    }
-                });
-            }
+            PgStatActivity.awaitCount(victim, "query = 'select pg_sleep(60)' and state = 'active'", 1,
+                    Duration.ofSeconds(10));
             assertThat(Probe.cancelKeys(proxy)).as("cancel keys: three victims, one bystander").isEqualTo(4);
 
             long t0 = System.nanoTime();
@@ -347,7 +341,7 @@ class BackendFaultsIT {
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
             assertThatThrownBy(() -> Jdbc.one(idle, "select 1")).isInstanceOf(SQLException.class);
             assertThatThrownBy(() -> Jdbc.one(inTransaction, "select 1")).isInstanceOf(SQLException.class);
-            Probe.waitFor(Duration.ofSeconds(5), () -> "sessions=" + Probe.sessions(proxy),
+            Await.until(Duration.ofSeconds(5), () -> "sessions=" + Probe.sessions(proxy),
                     () -> Probe.sessions(proxy) == 1 && Probe.cancelKeys(proxy) == 1 && proxy.stats().current() == 1);
 
             // The dead server refuses new clients at once; the route comes back with the server.

@@ -10,6 +10,7 @@ import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.reliability.Peer.End;
 import dev.pgmux.reliability.Peer.Message;
 import dev.pgmux.reliability.Peer.Reply;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.nio.charset.StandardCharsets;
@@ -68,7 +69,7 @@ class BrokenClientIT {
         String app = "pgmux-broken-" + names.incrementAndGet();
         Peer peer = Peer.connect(proxy.port());
         peer.login(params("user", "raw", "database", "postgres", "application_name", app));
-        assertThat(Probe.backendSessions(pg, "application_name = '" + app + "'")).isEqualTo(1);
+        assertThat(PgStatActivity.count(pg, "application_name = '" + app + "'")).isEqualTo(1);
         return new LoggedIn(peer, app);
     }
 
@@ -101,7 +102,7 @@ class BrokenClientIT {
                 assertThat(m.field('V')).isEqualTo("FATAL");
             }
         }
-        Probe.awaitNoBackendSessions(pg, "application_name = '" + s.app() + "'", PROMPTLY);
+        PgStatActivity.awaitNone(pg, "application_name = '" + s.app() + "'", PROMPTLY);
     }
 
     @Test
@@ -116,7 +117,7 @@ class BrokenClientIT {
             } else {
                 s.peer().close();
             }
-            Probe.awaitNoBackendSessions(pg, "application_name = '" + s.app() + "'", PROMPTLY);
+            PgStatActivity.awaitNone(pg, "application_name = '" + s.app() + "'", PROMPTLY);
         }
     }
 
@@ -125,12 +126,11 @@ class BrokenClientIT {
         LoggedIn s = login();
         // One query runs for a minute; the next one is half sent when the client dies.
         s.peer().send(Frames.query("select pg_sleep(60)"));
-        Probe.waitFor(PROMPTLY, () -> "pg_sleep running", () -> Probe.backendSessions(pg,
-                "application_name = '" + s.app() + "' and state = 'active'") == 1);
+        PgStatActivity.awaitCount(pg, "application_name = '" + s.app() + "' and state = 'active'", 1, PROMPTLY);
         s.peer().send(Arrays.copyOf(Frames.query("select 2"), 7));
         long t0 = System.nanoTime();
         s.peer().reset();
-        Probe.awaitNoBackendSessions(pg, "application_name = '" + s.app() + "'", PROMPTLY);
+        PgStatActivity.awaitNone(pg, "application_name = '" + s.app() + "'", PROMPTLY);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(PROMPTLY);
     }
 
@@ -149,7 +149,7 @@ class BrokenClientIT {
         // Half of a CopyData message, then the client is gone.
         peer.send(Arrays.copyOf(Frames.copyData(line), 20));
         peer.reset();
-        Probe.awaitNoBackendSessions(pg, "application_name = '" + s.app() + "'", PROMPTLY);
+        PgStatActivity.awaitNone(pg, "application_name = '" + s.app() + "'", PROMPTLY);
     }
 
     @Test
@@ -162,7 +162,7 @@ class BrokenClientIT {
             assertThat(peer.read().type()).isEqualTo('d');
         }
         peer.reset();
-        Probe.awaitNoBackendSessions(pg, "application_name = '" + s.app() + "'", PROMPTLY);
+        PgStatActivity.awaitNone(pg, "application_name = '" + s.app() + "'", PROMPTLY);
     }
 
     @Test
@@ -195,6 +195,6 @@ class BrokenClientIT {
         }
         Probe.awaitIdle(proxy, PROMPTLY);
         // A backend still authenticating has no user yet; wait until the server has none of those either.
-        Probe.awaitNoBackendSessions(pg, "usename is null or application_name = '" + app + "'", PROMPTLY);
+        PgStatActivity.awaitNone(pg, "usename is null or application_name = '" + app + "'", PROMPTLY);
     }
 }

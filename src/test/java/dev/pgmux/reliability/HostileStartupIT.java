@@ -13,6 +13,7 @@ import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.reliability.Peer.End;
 import dev.pgmux.reliability.Peer.Message;
 import dev.pgmux.reliability.Peer.Reply;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.nio.ByteBuffer;
@@ -257,7 +258,7 @@ class HostileStartupIT {
                 peer.reset();
             }
         }
-        Probe.awaitNoBackendSessions(pg, "application_name like 'pgmux-hostile%'", Duration.ofSeconds(5));
+        PgStatActivity.awaitNone(pg, "application_name like 'pgmux-hostile%'", Duration.ofSeconds(5));
     }
 
     @Test
@@ -273,7 +274,7 @@ class HostileStartupIT {
                 assertThat(error.field('V')).isEqualTo("FATAL");
             }
         }
-        Probe.awaitNoBackendSessions(pg, "application_name like 'pgmux-hostile%'", Duration.ofSeconds(5));
+        PgStatActivity.awaitNone(pg, "application_name like 'pgmux-hostile%'", Duration.ofSeconds(5));
     }
 
     @Test

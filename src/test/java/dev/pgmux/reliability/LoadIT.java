@@ -11,6 +11,8 @@ import dev.pgmux.Router;
 import dev.pgmux.TlsConfig;
 import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.reliability.Peer.Message;
+import dev.pgmux.testing.Await;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.IOException;
@@ -38,6 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,7 +111,7 @@ class LoadIT {
             }
             assertThat(connected.await(30, TimeUnit.SECONDS)).as("all slow clients connected").isTrue();
             assertThat(failedToConnect.get()).as("slow clients that could not connect").isZero();
-            Probe.waitFor(Duration.ofSeconds(10), () -> "accepted: " + proxy.stats().current(),
+            Await.until(Duration.ofSeconds(10), () -> "accepted: " + proxy.stats().current(),
                     () -> proxy.stats().current() == count);
 
             // Real clients log in (SCRAM) and query while the slow clients are open: four at a time, five rounds.
@@ -198,7 +201,7 @@ class LoadIT {
             for (int round = 0; round < 2; round++) {
                 long rejectedBefore = proxy.stats().rejected();
                 List<Peer> peers = openInEveryPhase(proxy, limit);
-                Probe.waitFor(Duration.ofSeconds(5), () -> "open: " + proxy.stats().current(),
+                Await.until(Duration.ofSeconds(5), () -> "open: " + proxy.stats().current(),
                         () -> proxy.stats().current() == limit);
 
                 // One more from the same address is refused…
@@ -220,7 +223,7 @@ class LoadIT {
 
                 peers.forEach(Peer::reset);
                 Probe.awaitIdle(proxy, Duration.ofSeconds(10));
-                Probe.awaitNoBackendSessions(pg, "application_name = 'pgmux-rst'", Duration.ofSeconds(10));
+                PgStatActivity.awaitNone(pg, "application_name = 'pgmux-rst'", Duration.ofSeconds(10));
             }
             assertServes(proxy);
             proxy.close(Duration.ofSeconds(1));
@@ -274,8 +277,8 @@ class LoadIT {
         for (Future<Peer> f : opening) {
             peers.add(f.get(30, TimeUnit.SECONDS));
         }
-        Probe.waitFor(Duration.ofSeconds(10), () -> "pg_sleep in every sleeper", () -> Probe.backendSessions(pg,
-                "application_name = 'pgmux-rst' and query = 'select pg_sleep(30)' and state = 'active'") == n / 8);
+        PgStatActivity.awaitCount(pg, "application_name = 'pgmux-rst' and query = 'select pg_sleep(30)'"
+                + " and state = 'active'", n / 8, Duration.ofSeconds(10));
         return peers;
     }
 
@@ -338,7 +341,7 @@ class LoadIT {
 
             // The right key still cancels, from a raw client and from pgjdbc.
             target.send(Frames.query("select pg_sleep(30)"));
-            Thread.sleep(200);
+            PgStatActivity.awaitRunning(pg, pid, "select pg_sleep(30)");
             try (Peer cancel = Peer.connect(proxy.port())) {
                 cancel.send(Frames.cancelRequest(pid, secret));
             }
@@ -353,7 +356,7 @@ class LoadIT {
                         return e.getSQLState();
                     }
                 });
-                Thread.sleep(300);
+                PgStatActivity.awaitRunning(pg, c.unwrap(PGConnection.class).getBackendPID(), "select pg_sleep(30)");
                 s.cancel();
                 assertThat(sleeping.get(10, TimeUnit.SECONDS)).isEqualTo("57014");
             }

@@ -3,9 +3,8 @@ package dev.pgmux.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgmux.ProxyServer;
-import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.session.ProxyContext;
-import dev.pgmux.testing.TestServers;
+import dev.pgmux.testing.Await;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
@@ -18,18 +17,12 @@ import java.lang.management.ManagementFactory;
 import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * What the reliability tests look at from outside: a running proxy's counters, live sessions and cancel keys,
- * the backend's {@code pg_stat_activity}, and this JVM's file descriptors and buffer memory.
+ * and this JVM's file descriptors and buffer memory ({@link dev.pgmux.testing.PgStatActivity}: the backends').
  */
 final class Probe {
     private Probe() {
@@ -59,42 +52,8 @@ final class Probe {
 
     /** Waits until the proxy has no connection, no session and no cancel key left. */
     static void awaitIdle(ProxyServer proxy, Duration within) {
-        waitFor(within, () -> "current=" + proxy.stats().current() + " sessions=" + sessions(proxy) + " cancelKeys="
+        Await.until(within, () -> "current=" + proxy.stats().current() + " sessions=" + sessions(proxy) + " cancelKeys="
                 + cancelKeys(proxy), () -> proxy.stats().current() == 0 && sessions(proxy) == 0 && cancelKeys(proxy) == 0);
-    }
-
-    static void waitFor(Duration within, Supplier<String> what, BooleanSupplier condition) {
-        long end = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("not reached within " + within.toMillis() + " ms: " + what.get());
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
-    }
-
-    /** Client backends on {@code pg} matching {@code where} (SQL over pg_stat_activity), this probe's own excluded. */
-    static int backendSessions(LocalPostgres pg, String where) {
-        try (Connection c = pg.connect("postgres", TestServers.SUPERUSER, TestServers.SUPERUSER_PASSWORD);
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where backend_type = 'client backend'"
-                     + " and pid <> pg_backend_pid() and (" + where + ")")) {
-            rs.next();
-            return rs.getInt(1);
-        } catch (SQLException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    /** Waits until no client backend matching {@code where} is left on {@code pg}: no orphaned backend session. */
-    static void awaitNoBackendSessions(LocalPostgres pg, String where, Duration within) {
-        waitFor(within, () -> backendSessions(pg, where) + " backend sessions left where " + where,
-                () -> backendSessions(pg, where) == 0);
     }
 
     static long openFileDescriptors() {

@@ -7,6 +7,7 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.reliability.Peer.Message;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestServers;
 import java.io.DataInputStream;
 import java.nio.ByteBuffer;
@@ -81,7 +82,7 @@ class SlowReaderIT {
                 bytes += 1 + length;
                 if (row == rows / 3 || row == 2 * rows / 3) {
                     // Stall: the backend must end up waiting to write, and pgmux must not hold the result.
-                    Probe.awaitNoBackendSessions(pg, "application_name = 'pgmux-slow-reader'"
+                    PgStatActivity.awaitNone(pg, "application_name = 'pgmux-slow-reader'"
                             + " and coalesce(wait_event, '') <> 'ClientWrite'", Duration.ofSeconds(5));
                     stallHeap = Math.max(stallHeap, Probe.heapAfterGc());
                     Thread.sleep(500);

@@ -11,6 +11,7 @@ import dev.pgmux.reliability.Peer.End;
 import dev.pgmux.reliability.Peer.Message;
 import dev.pgmux.reliability.Peer.Reply;
 import dev.pgmux.testing.LeakCheck;
+import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.ByteArrayOutputStream;
@@ -111,7 +112,7 @@ class StartupFuzzIT {
         }
         assertThat(failures).as("sequences that did not end cleanly").isEmpty();
         Probe.awaitIdle(proxy, Duration.ofSeconds(5));
-        Probe.awaitNoBackendSessions(pg, "usename = '" + TestServers.TRUST_USER + "'",
+        PgStatActivity.awaitNone(pg, "usename = '" + TestServers.TRUST_USER + "'",
                 Duration.ofSeconds(5));
         Jdbc.assertServes(proxy.port());
         Probe.awaitIdle(proxy, Duration.ofSeconds(5));
