@@ -7,6 +7,7 @@ import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
+import dev.pgmux.TcpPort;
 import dev.pgmux.routing.BackendTemplate;
 import dev.pgmux.routing.HttpRouter;
 import dev.pgmux.routing.PatternRouter;
@@ -429,12 +430,11 @@ final class Validator {
         }
         if (raw.port() != null && BackendTemplate.placeholders(raw.port()).isEmpty()) {
             try {
-                int port = Integer.parseInt(raw.port().strip());
-                if (port < 1 || port > 65535) {
-                    error(key.child("port"), "must be between 1 and 65535, not " + port);
-                }
+                TcpPort.check(Integer.parseInt(raw.port().strip()));
             } catch (NumberFormatException e) {
                 error(key.child("port"), "must be a number or {placeholders}, not \"" + raw.port() + "\"");
+            } catch (IllegalArgumentException e) {
+                error(key.child("port"), e.getMessage());
             }
         }
         if (known != null) {
@@ -576,15 +576,13 @@ final class Validator {
             error(key.child("host"), "missing: every route needs a host (or hosts:)");
         }
         int port = raw.port() == null ? 5432 : raw.port();
-        if (port < 1 || port > 65535) {
-            error(key.child("port"), "must be between 1 and 65535, not " + port);
-        }
+        check(key.child("port"), Integer.toString(port), TcpPort::parse);
         List<BackendConfig.Endpoint> hosts = new ArrayList<>();
         if (raw.hosts() != null) {
             for (int i = 0; i < raw.hosts().size(); i++) {
                 String h = raw.hosts().get(i);
                 BackendConfig.Endpoint e = h == null ? null : check(key.child("hosts").index(i), h,
-                        text -> BackendConfig.Endpoint.parse(text, port < 1 || port > 65535 ? 5432 : port));
+                        text -> BackendConfig.Endpoint.parse(text, TcpPort.isValid(port) ? port : 5432));
                 if (h == null) {
                     error(key.child("hosts").index(i), "empty host");
                 } else if (e != null) {

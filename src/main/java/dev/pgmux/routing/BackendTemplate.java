@@ -4,6 +4,7 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
+import dev.pgmux.TcpPort;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -86,7 +87,7 @@ public record BackendTemplate(String host, String port, String user, String data
      * The backend with each placeholder replaced by its value.
      *
      * @throws IllegalArgumentException if a placeholder has no value, or the result is no backend (an empty
-     *                                  host, a port that is not a number from 1 to 65535)
+     *                                  host, a port that is not a valid {@link TcpPort})
      */
     public BackendConfig expand(Map<String, String> values) {
         BackendConfig.Builder b = BackendConfig.builder()
@@ -143,7 +144,7 @@ public record BackendTemplate(String host, String port, String user, String data
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("backend port is not a number: \"" + text + "\"");
         }
-        if (port < 1 || port > 65535) {
+        if (!TcpPort.isValid(port)) {
             throw new IllegalArgumentException("backend port out of range: " + port);
         }
         return port;

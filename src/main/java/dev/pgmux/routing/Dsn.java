@@ -1,5 +1,6 @@
 package dev.pgmux.routing;
 
+import dev.pgmux.TcpPort;
 import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -231,8 +232,8 @@ final class Dsn {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("the port in a DSN must be a number");
         }
-        if (p < 1 || p > 65535) {
-            throw new IllegalArgumentException("the port in a DSN must be between 1 and 65535");
+        if (!TcpPort.isValid(p)) {
+            throw new IllegalArgumentException("the port in a DSN must be between 1 and " + TcpPort.MAX);
         }
         return (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + p;
     }
