@@ -1,13 +1,9 @@
 package dev.pgmux.config;
 
-import dev.pgmux.LoadBalanceHosts;
-import dev.pgmux.SslMode;
-import dev.pgmux.TargetSessionAttrs;
-import dev.pgmux.TcpPort;
+import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.routing.BackendTemplate;
 import dev.pgmux.routing.PatternRouter;
 import dev.pgmux.routing.RequestField;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -21,9 +17,11 @@ import java.util.regex.PatternSyntaxException;
  */
 final class PatternValidator {
     private final Checks checks;
+    private final BackendValidator backends;
 
-    PatternValidator(Checks checks) {
+    PatternValidator(Checks checks, BackendValidator backends) {
         this.checks = checks;
+        this.backends = backends;
     }
 
     /** {@code pattern:}: ordered rules; null after an error. */
@@ -87,55 +85,22 @@ final class PatternValidator {
     }
 
     /** @param known the placeholders the rule defines, or null when its patterns had errors (nothing to check) */
-    private BackendTemplate template(Key key, String rule, RawConfig.RuleBackend raw, Set<String> known) {
+    private BackendTemplate template(Key key, String rule, BackendSpec raw, Set<String> known) {
         if (raw == null) {
             checks.error(key, "rule \"" + rule + "\" needs a backend: {host: ..., port: ...}");
             return null;
         }
         int errorsBefore = checks.count();
-        if (raw.host() == null || raw.host().isBlank()) {
-            checks.error(key.child("host"), "missing: every backend needs a host");
-        }
-        if (raw.user() != null && raw.user().isBlank()) {
-            checks.error(key.child("user"), "empty: leave it out to keep the client's user name");
-        }
-        if (raw.database() != null && raw.database().isBlank()) {
-            checks.error(key.child("database"), "empty: leave it out to keep the client's database name");
-        }
-        if (raw.port() != null && BackendTemplate.placeholders(raw.port()).isEmpty()) {
-            try {
-                TcpPort.check(Integer.parseInt(raw.port().strip()));
-            } catch (NumberFormatException e) {
-                checks.error(key.child("port"), "must be a number or {placeholders}, not \"" + raw.port() + "\"");
-            } catch (IllegalArgumentException e) {
-                checks.error(key.child("port"), e.getMessage());
-            }
-        }
+        BackendTemplate template = backends.template(key, raw);
         if (known != null) {
             placeholders(key.child("host"), rule, raw.host(), known);
             placeholders(key.child("port"), rule, raw.port(), known);
             placeholders(key.child("user"), rule, raw.user(), known);
             placeholders(key.child("database"), rule, raw.database(), known);
-            if (raw.parameters() != null) {
-                raw.parameters().forEach((name, value) -> placeholders(key.child("parameters").child(name), rule, value, known));
-            }
+            raw.parameters().forEach((name, value) ->
+                    placeholders(key.child("parameters").child(name), rule, value, known));
         }
-        SslMode sslMode = raw.sslmode() == null ? SslMode.DISABLE : checks.check(key.child("sslmode"), raw.sslmode(), SslMode::parse);
-        Path rootCert = raw.sslrootcert() == null ? null : checks.readableFile(key.child("sslrootcert"), raw.sslrootcert());
-        TargetSessionAttrs attrs = raw.targetSessionAttrs() == null ? null
-                : checks.check(key.child("target_session_attrs"), raw.targetSessionAttrs(), TargetSessionAttrs::parse);
-        LoadBalanceHosts balance = raw.loadBalanceHosts() == null ? null
-                : checks.check(key.child("load_balance_hosts"), raw.loadBalanceHosts(), LoadBalanceHosts::parse);
-        if (checks.count() > errorsBefore) {
-            return null;
-        }
-        BackendTemplate.Builder b = BackendTemplate.builder().host(raw.host().strip()).port(raw.port())
-                .user(raw.user()).database(raw.database()).sslMode(sslMode).sslRootCert(rootCert)
-                .targetSessionAttrs(attrs).loadBalanceHosts(balance);
-        if (raw.parameters() != null) {
-            raw.parameters().forEach((name, value) -> b.parameter(name, value == null ? "" : value));
-        }
-        return b.build();
+        return checks.count() > errorsBefore ? null : template;
     }
 
     private void placeholders(Key key, String rule, String text, Set<String> known) {

@@ -27,7 +27,7 @@ final class RouterValidator {
     RouterValidator(Checks checks, BackendValidator backends) {
         this.checks = checks;
         this.backends = backends;
-        this.patterns = new PatternValidator(checks);
+        this.patterns = new PatternValidator(checks, backends);
     }
 
     /** One router (the section, or an item of a chain); null after an error. */

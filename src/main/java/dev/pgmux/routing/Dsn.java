@@ -26,7 +26,7 @@ import org.postgresql.Driver;
  * pgjdbc as it is, so pgjdbc's own options work too. No message here quotes the input: it may hold a password.
  */
 final class Dsn {
-    static final int DEFAULT_PORT = 5432;
+    static final int DEFAULT_PORT = BackendSpec.DEFAULT_PORT;
 
     /** libpq parameter names that pgjdbc spells differently, with the same values. */
     private static final Map<String, String> LIBPQ_TO_PGJDBC = Map.of(

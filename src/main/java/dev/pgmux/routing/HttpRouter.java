@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>200 with a route as JSON, the keys of a route in the config file:
  *       {@code {"host": "10.0.1.50", "port": 5432, "user": "app", "database": "app", "sslmode": "require",
- *       "sslrootcert": "/etc/pgmux/ca.pem", "parameters": {"search_path": "t1"}}} (only {@code host} is
- *       required; unknown keys are an error, as in the config file);</li>
+ *       "sslrootcert": "/etc/pgmux/ca.pem", "parameters": {"search_path": "t1"}}} (only {@code host} or
+ *       {@code hosts} is required; unknown keys are an error and blank values are not set, as in the config
+ *       file: {@link BackendSpec} reads both);</li>
  *   <li>404: no route (FATAL 28000, or the next router of a {@link ChainRouter});</li>
  *   <li>anything else, or nothing within the timeout: the service is unavailable (FATAL 08006
  *       {@code routing service unavailable}), unless a stale answer can be served.</li>

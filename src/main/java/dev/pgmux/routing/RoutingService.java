@@ -3,13 +3,11 @@ package dev.pgmux.routing;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.pgmux.BackendConfig;
-import dev.pgmux.LoadBalanceHosts;
-import dev.pgmux.SslMode;
-import dev.pgmux.TargetSessionAttrs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -20,7 +18,6 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -52,12 +49,6 @@ final class RoutingService implements AutoCloseable {
         LookupFailed(String message) {
             super(message, null, false, false);
         }
-    }
-
-    /** The route as the service spells it: the keys of a route in the config file. */
-    record RouteAnswer(String host, Integer port, List<String> hosts, String user, String database, String sslmode,
-                       String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
-                       Map<String, String> parameters) {
     }
 
     private final URI url;
@@ -133,17 +124,25 @@ final class RoutingService implements AutoCloseable {
                     : cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
         }
         return switch (response.statusCode()) {
-            case 200 -> parse(response.body());
+            case 200 -> answer(response.body());
             case 404 -> null;
             default -> throw new LookupFailed("HTTP status " + response.statusCode());
         };
     }
 
-    /** A 200 answer into a backend; a broken one is a failure of the service, not "no route". */
-    private static BackendConfig parse(byte[] body) throws LookupFailed {
-        RouteAnswer a;
+    /**
+     * A 200 answer into a backend, read as a route of the config file is ({@link BackendSpec}, the same keys and
+     * the same rule for blank values); a broken one is a failure of the service, not "no route".
+     */
+    static BackendConfig answer(byte[] body) throws LookupFailed {
+        BackendSpec spec;
         try {
-            a = JSON.readValue(body, RouteAnswer.class);
+            JsonNode tree = JSON.readTree(body);
+            if (tree == null || !tree.isObject()) {
+                // Not even the one-line notation a config file takes: a service answers with keys.
+                throw new LookupFailed("invalid answer: not a JSON object");
+            }
+            spec = JSON.treeToValue(tree, BackendSpec.class);
         } catch (UnrecognizedPropertyException e) {
             throw new LookupFailed("invalid answer: unknown key \"" + e.getPropertyName() + "\"");
         } catch (IOException e) {
@@ -151,39 +150,11 @@ final class RoutingService implements AutoCloseable {
             int nl = m == null ? -1 : m.indexOf('\n');
             throw new LookupFailed("invalid answer: " + (nl > 0 ? m.substring(0, nl) : m));
         }
-        boolean hasHost = a != null && a.host() != null && !a.host().isBlank();
-        if (a == null || (!hasHost && (a.hosts() == null || a.hosts().isEmpty()))) {
-            throw new LookupFailed("invalid answer: no host");
-        }
         try {
-            int port = a.port() == null ? 5432 : a.port();
-            BackendConfig.Builder b = BackendConfig.builder();
-            if (hasHost) {
-                b.host(a.host().strip()).port(port);
-            }
-            if (a.hosts() != null) {
-                for (String h : a.hosts()) {
-                    BackendConfig.Endpoint e = BackendConfig.Endpoint.parse(h == null ? "" : h, port);
-                    b.addHost(e.host(), e.port());
-                }
-            }
-            b.targetSessionAttrs(a.targetSessionAttrs() == null ? null : TargetSessionAttrs.parse(a.targetSessionAttrs()))
-                    .loadBalanceHosts(a.loadBalanceHosts() == null ? null : LoadBalanceHosts.parse(a.loadBalanceHosts()))
-                    .user(blankToNull(a.user()))
-                    .database(blankToNull(a.database()))
-                    .sslMode(a.sslmode() == null ? SslMode.DISABLE : SslMode.parse(a.sslmode()))
-                    .sslRootCert(a.sslrootcert() == null ? null : Path.of(a.sslrootcert()));
-            if (a.parameters() != null) {
-                a.parameters().forEach((k, v) -> b.parameter(k, v == null ? "" : v));
-            }
-            return b.build();
+            return spec.toBackendConfig();
         } catch (IllegalArgumentException e) {
             throw new LookupFailed("invalid answer: " + e.getMessage());
         }
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
     }
 
     private static String encode(String s) {
