@@ -177,7 +177,7 @@ final class RoutingService implements AutoCloseable {
     }
 
     /** Collects a 200 answer's body, failing past {@code limit} bytes instead of growing without end. */
-    static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
         private final CompletableFuture<byte[]> body = new CompletableFuture<>();
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         private final int limit;
