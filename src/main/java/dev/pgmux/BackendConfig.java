@@ -39,7 +39,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             if (host.isBlank()) {
                 throw new IllegalArgumentException("backend host is empty");
             }
-            if (port < 1 || port > 65535) {
+            if (!TcpPort.isValid(port)) {
                 throw new IllegalArgumentException("backend port out of range: " + port);
             }
         }

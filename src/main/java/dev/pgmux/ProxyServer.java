@@ -373,7 +373,7 @@ public final class ProxyServer implements AutoCloseable {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad port in listen address: " + address);
         }
-        if (port < 0 || port > 65535) {
+        if (!TcpPort.isValidToListen(port)) {
             throw new IllegalArgumentException("port out of range in listen address: " + address);
         }
         if (host.startsWith("[") && host.endsWith("]")) {

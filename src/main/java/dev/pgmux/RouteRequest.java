@@ -1,7 +1,10 @@
 package dev.pgmux;
 
 import java.net.InetSocketAddress;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * What a {@link Router} knows about a new client connection when it must choose a backend.
@@ -9,7 +12,7 @@ import java.util.Map;
  * @param user            the user name from the startup message
  * @param database        the database from the startup message (defaults to the user name, as in PostgreSQL)
  * @param applicationName the {@code application_name} startup parameter, or null
- * @param parameters      all startup parameters, in the client's order
+ * @param parameters      all startup parameters, in the client's order (an unmodifiable copy)
  * @param clientAddress   the client's address
  * @param sniHost         the TLS server name the client asked for, or null (no TLS, or no SNI)
  * @param tls             whether the client connection is TLS
@@ -17,7 +20,11 @@ import java.util.Map;
 public record RouteRequest(String user, String database, String applicationName, Map<String, String> parameters,
                            InetSocketAddress clientAddress, String sniHost, boolean tls) {
     public RouteRequest {
-        parameters = Map.copyOf(parameters);
+        // Map.copyOf would lose the order; a router may care which parameter the client sent first.
+        Map<String, String> copy = new LinkedHashMap<>();
+        parameters.forEach((name, value) -> copy.put(Objects.requireNonNull(name, "parameter name"),
+                Objects.requireNonNull(value, "parameter value")));
+        parameters = Collections.unmodifiableMap(copy);
     }
 
     /** A startup parameter by name, or null. */

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.pgmux.routing.BackendSpec;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.List;
@@ -156,7 +157,7 @@ final class ConfigReader {
         if (List.class.isAssignableFrom(type) || Collection.class.isAssignableFrom(type)) {
             return "a list";
         }
-        if (type == RawConfig.Route.class) {
+        if (type == BackendSpec.class) {
             return "a route: a mapping (host:, port:, user:, ...) or [USER@]HOST:PORT[/DATABASE]";
         }
         if (Map.class.isAssignableFrom(type) || type.isRecord()) {

@@ -1,5 +1,6 @@
 package dev.pgmux.config;
 
+import dev.pgmux.TcpPort;
 import java.net.InetSocketAddress;
 
 /**
@@ -23,7 +24,7 @@ public record HostPort(String host, int port) {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("bad port in address \"" + a + "\"");
         }
-        if (port < 0 || port > 65535) {
+        if (!TcpPort.isValidToListen(port)) {
             throw new IllegalArgumentException("port out of range in address \"" + a + "\"");
         }
         if (host.startsWith("[") && host.endsWith("]")) {

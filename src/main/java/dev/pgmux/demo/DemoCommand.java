@@ -4,6 +4,7 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.StaticRouter;
+import dev.pgmux.TcpPort;
 import dev.pgmux.embedded.Binaries;
 import dev.pgmux.embedded.LocalPostgres;
 import java.io.IOException;
@@ -87,8 +88,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long started = System.nanoTime();
-        if (port < 0 || port > 65535) {
-            return fail("--port must be between 0 and 65535, not " + port);
+        if (!TcpPort.isValidToListen(port)) {
+            return fail("--port must be between 0 and " + TcpPort.MAX + ", not " + port);
         }
         Path binaries = binariesJar();
         if (!Files.isRegularFile(binaries)) {
@@ -214,7 +215,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** A free port next to the taken one, for the error message, or "" when none of them is free. */
     private String suggestPort() {
-        for (int candidate = port + 1; candidate <= Math.min(port + 20, 65535); candidate++) {
+        for (int candidate = port + 1; candidate <= Math.min(port + 20, TcpPort.MAX); candidate++) {
             try (ServerSocket probe = new ServerSocket()) {
                 probe.setReuseAddress(true);
                 probe.bind(bindAddress(candidate), 1);

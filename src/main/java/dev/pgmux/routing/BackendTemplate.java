@@ -4,6 +4,7 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
+import dev.pgmux.TcpPort;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -17,12 +18,13 @@ import java.util.regex.Pattern;
 /**
  * A backend with {@code {name}} placeholders in its host, port, user, database and parameter values, filled in
  * per connection by a {@link PatternRouter} rule: {@code host: "{lab}.labs.internal"}. Text in braces that is not
- * a name ({@code {1,3}}, {@code { }}) stays as it is.
+ * a name ({@code {1,3}}, {@code { }}) stays as it is. Once filled in, the text is read as every other source's
+ * ({@link BackendSpec#parse}): a value that is blank once filled in is not set.
  *
- * @param host        backend host, may hold placeholders
- * @param port        backend port as text, a number or placeholders ({@code "{port}"})
- * @param user        backend user, or null to keep the client's; empty once filled in also keeps it
- * @param database    backend database, or null to keep the client's; empty once filled in also keeps it
+ * @param host        backend host, may hold placeholders; a comma-separated list gives several hosts
+ * @param port        backend port as text, a number or placeholders ({@code "{port}"}); 5432 when blank
+ * @param user        backend user, or null to keep the client's (as a blank one does once filled in)
+ * @param database    backend database, or null to keep the client's (as a blank one does once filled in)
  * @param parameters  extra startup parameters; their values may hold placeholders
  * @param sslMode     TLS toward the backend
  * @param sslRootCert CA certificates for {@code verify-ca}/{@code verify-full}, or null
@@ -39,9 +41,13 @@ public record BackendTemplate(String host, String port, String user, String data
         if (host.isBlank()) {
             throw new IllegalArgumentException("backend host is empty");
         }
-        port = port == null ? "5432" : port.strip();
+        port = port == null || port.isBlank() ? Integer.toString(BackendSpec.DEFAULT_PORT) : port.strip();
         if (placeholders(port).isEmpty()) {
-            checkPort(port);
+            try {
+                TcpPort.parse(port);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("backend port " + e.getMessage(), e);
+            }
         }
         parameters = parameters == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
         sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
@@ -86,20 +92,14 @@ public record BackendTemplate(String host, String port, String user, String data
      * The backend with each placeholder replaced by its value.
      *
      * @throws IllegalArgumentException if a placeholder has no value, or the result is no backend (an empty
-     *                                  host, a port that is not a number from 1 to 65535)
+     *                                  host, a port that is not a number from 1 to {@link TcpPort#MAX})
      */
     public BackendConfig expand(Map<String, String> values) {
-        BackendConfig.Builder b = BackendConfig.builder()
-                .host(fillHosts(values))
-                .port(checkPort(fill(port, values)))
-                .user(emptyToNull(fill(user, values)))
-                .database(emptyToNull(fill(database, values)))
-                .sslMode(sslMode)
-                .sslRootCert(sslRootCert)
-                .targetSessionAttrs(targetSessionAttrs)
-                .loadBalanceHosts(loadBalanceHosts);
-        parameters.forEach((name, value) -> b.parameter(name, fill(value, values)));
-        return b.build();
+        Map<String, String> filled = new LinkedHashMap<>();
+        parameters.forEach((name, value) -> filled.put(name, fill(value, values)));
+        return new BackendSpec(fillHosts(values), fill(port, values), null, fill(user, values), fill(database, values),
+                sslMode.libpqName(), sslRootCert == null ? null : sslRootCert.toString(),
+                targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled).toBackendConfig();
     }
 
     /**
@@ -134,23 +134,6 @@ public record BackendTemplate(String host, String port, String user, String data
             }
             return Matcher.quoteReplacement(value);
         });
-    }
-
-    private static int checkPort(String text) {
-        int port;
-        try {
-            port = Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("backend port is not a number: \"" + text + "\"");
-        }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("backend port out of range: " + port);
-        }
-        return port;
-    }
-
-    private static String emptyToNull(String s) {
-        return s == null || s.isEmpty() ? null : s;
     }
 
     /** Builds a {@link BackendTemplate}; host is required, the port defaults to 5432. */

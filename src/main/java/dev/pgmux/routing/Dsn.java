@@ -1,5 +1,6 @@
 package dev.pgmux.routing;
 
+import dev.pgmux.TcpPort;
 import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +26,7 @@ import org.postgresql.Driver;
  * pgjdbc as it is, so pgjdbc's own options work too. No message here quotes the input: it may hold a password.
  */
 final class Dsn {
-    static final int DEFAULT_PORT = 5432;
+    static final int DEFAULT_PORT = BackendSpec.DEFAULT_PORT;
 
     /** libpq parameter names that pgjdbc spells differently, with the same values. */
     private static final Map<String, String> LIBPQ_TO_PGJDBC = Map.of(
@@ -231,8 +232,8 @@ final class Dsn {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("the port in a DSN must be a number");
         }
-        if (p < 1 || p > 65535) {
-            throw new IllegalArgumentException("the port in a DSN must be between 1 and 65535");
+        if (!TcpPort.isValid(p)) {
+            throw new IllegalArgumentException("the port in a DSN must be between 1 and " + TcpPort.MAX);
         }
         return (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + p;
     }

@@ -1,29 +1,13 @@
 package dev.pgmux.routing;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.pgmux.BackendConfig;
-import dev.pgmux.LoadBalanceHosts;
-import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.Router;
 import dev.pgmux.RoutingException;
-import dev.pgmux.SslMode;
 import dev.pgmux.protocol.SqlState;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
+import dev.pgmux.routing.RoutingService.LookupFailed;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,16 +15,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>200 with a route as JSON, the keys of a route in the config file:
  *       {@code {"host": "10.0.1.50", "port": 5432, "user": "app", "database": "app", "sslmode": "require",
- *       "sslrootcert": "/etc/pgmux/ca.pem", "parameters": {"search_path": "t1"}}} (only {@code host} is
- *       required; unknown keys are an error, as in the config file);</li>
+ *       "sslrootcert": "/etc/pgmux/ca.pem", "parameters": {"search_path": "t1"}}} (only {@code host} or
+ *       {@code hosts} is required; unknown keys are an error and blank values are not set, as in the config
+ *       file: {@link BackendSpec} reads both);</li>
  *   <li>404: no route (FATAL 28000, or the next router of a {@link ChainRouter});</li>
  *   <li>anything else, or nothing within the timeout: the service is unavailable (FATAL 08006
  *       {@code routing service unavailable}), unless a stale answer can be served.</li>
@@ -82,15 +63,7 @@ public final class HttpRouter implements Router, AutoCloseable {
     public static final Duration DEFAULT_NEGATIVE_TTL = Duration.ofSeconds(5);
     public static final Duration DEFAULT_STALE_GRACE = Duration.ofMinutes(5);
     public static final int DEFAULT_MAX_ENTRIES = 10_000;
-    /** An answer is a small JSON object; anything longer is a broken service, not a route. */
-    static final int MAX_ANSWER_BYTES = 64 * 1024;
     private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-
-    private static final JsonMapper JSON = JsonMapper.builder()
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .build();
 
     /** How the fields go to the service: a query string, or a JSON object as the request body. */
     public enum Method { GET, POST }
@@ -110,29 +83,12 @@ public final class HttpRouter implements Router, AutoCloseable {
         }
     }
 
-    /** The route as the service spells it: the keys of a route in the config file. */
-    record RouteAnswer(String host, Integer port, List<String> hosts, String user, String database, String sslmode,
-                       String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
-                       Map<String, String> parameters) {
-    }
-
-    private static final class LookupFailed extends Exception {
-        LookupFailed(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    private final URI url;
-    private final Method method;
-    private final Duration timeout;
+    private final RoutingService service;
     private final long cacheTtlNanos;
     private final long negativeTtlNanos;
     private final long staleGraceNanos;
     private final int maxEntries;
-    private final String bearerToken;
     private final List<RequestField> send;
-    private final HttpClient client;
-    private final boolean ownsClient;
     private final LongSupplier clock;
 
     /** Answers by the fields sent, oldest written first; guarded by itself. */
@@ -149,13 +105,12 @@ public final class HttpRouter implements Router, AutoCloseable {
     private volatile boolean closed;
 
     private HttpRouter(Builder b) {
-        this.url = Objects.requireNonNull(b.url, "url");
+        URI url = Objects.requireNonNull(b.url, "url");
         if (!"http".equalsIgnoreCase(url.getScheme()) && !"https".equalsIgnoreCase(url.getScheme())
                 || url.getHost() == null) {
             throw new IllegalArgumentException("the routing service URL must be http://HOST... or https://HOST...");
         }
-        this.method = b.method;
-        this.timeout = positive(b.timeout, "timeout");
+        Duration timeout = positive(b.timeout, "timeout");
         this.cacheTtlNanos = notNegative(b.cacheTtl, "cache TTL").toNanos();
         this.negativeTtlNanos = notNegative(b.negativeTtl, "negative TTL").toNanos();
         this.staleGraceNanos = notNegative(b.staleGrace, "stale grace").toNanos();
@@ -163,19 +118,12 @@ public final class HttpRouter implements Router, AutoCloseable {
             throw new IllegalArgumentException("the cache needs room for at least one entry");
         }
         this.maxEntries = b.maxEntries;
-        this.bearerToken = b.bearerToken == null || b.bearerToken.isBlank() ? null : b.bearerToken.strip();
+        String bearerToken = b.bearerToken == null || b.bearerToken.isBlank() ? null : b.bearerToken.strip();
         if (b.send.isEmpty()) {
             throw new IllegalArgumentException("send at least one field");
         }
         this.send = List.copyOf(b.send);
-        this.ownsClient = b.client == null;
-        this.client = b.client != null ? b.client : HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                // HTTP/2 over TLS (ALPN); plain http stays HTTP/1.1 rather than trying an h2c upgrade that some
-                // servers mishandle.
-                .version("https".equalsIgnoreCase(url.getScheme()) ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
-                .build();
+        this.service = new RoutingService(url, b.method, timeout, bearerToken, b.client);
         this.clock = b.clock;
         this.cache = new LinkedHashMap<>(16, 0.75f, false) {
             @Override
@@ -231,9 +179,7 @@ public final class HttpRouter implements Router, AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (ownsClient) {
-            client.close();
-        }
+        service.close();
     }
 
     private static RoutingException unavailable(Throwable cause) {
@@ -309,7 +255,7 @@ public final class HttpRouter implements Router, AutoCloseable {
         lookups.increment();
         Answer answer;
         try {
-            answer = fetch(fields);
+            answer = answer(service.ask(fields));
         } catch (LookupFailed e) {
             failures.increment();
             warn(fields, e.getMessage());
@@ -324,106 +270,11 @@ public final class HttpRouter implements Router, AutoCloseable {
         return answer;
     }
 
-    private Answer fetch(Map<String, String> fields) throws LookupFailed {
-        HttpRequest.Builder request = HttpRequest.newBuilder().timeout(timeout).header("Accept", "application/json");
-        if (bearerToken != null) {
-            request.header("Authorization", "Bearer " + bearerToken);
-        }
-        if (method == Method.GET) {
-            String query = fields.entrySet().stream()
-                    .map(e -> encode(e.getKey()) + "=" + encode(e.getValue()))
-                    .collect(Collectors.joining("&"));
-            String u = url.toString();
-            request.uri(URI.create(query.isEmpty() ? u : u + (u.indexOf('?') >= 0 ? "&" : "?") + query)).GET();
-        } else {
-            try {
-                request.uri(url).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(fields)));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e); // a map of strings always serializes
-            }
-        }
-        CompletableFuture<HttpResponse<byte[]>> pending;
-        try {
-            pending = client.sendAsync(request.build(), info -> info.statusCode() == 200
-                    ? new LimitedBody(MAX_ANSWER_BYTES) : HttpResponse.BodySubscribers.replacing(new byte[0]));
-        } catch (IllegalStateException e) {
-            throw new LookupFailed("HTTP client closed");
-        }
-        HttpResponse<byte[]> response;
-        try {
-            // The request timeout covers the wait for the headers only; this one covers the body too.
-            response = pending.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            pending.cancel(true);
-            throw new LookupFailed("no answer within " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            pending.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new LookupFailed("interrupted");
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            throw new LookupFailed(cause instanceof java.net.http.HttpTimeoutException
-                    ? "no answer within " + timeout.toMillis() + " ms"
-                    : cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
-        }
+    /** A backend (or null, 404) with the times it may be served until. */
+    private Answer answer(BackendConfig backend) {
+        long ttl = backend != null ? cacheTtlNanos : negativeTtlNanos;
         long now = clock.getAsLong();
-        return switch (response.statusCode()) {
-            case 200 -> new Answer(parse(response.body()), now + cacheTtlNanos, now + cacheTtlNanos + staleGraceNanos);
-            case 404 -> new Answer(null, now + negativeTtlNanos, now + negativeTtlNanos + staleGraceNanos);
-            default -> throw new LookupFailed("HTTP status " + response.statusCode());
-        };
-    }
-
-    /** A 200 answer into a backend; a broken one is a failure of the service, not "no route". */
-    private static BackendConfig parse(byte[] body) throws LookupFailed {
-        RouteAnswer a;
-        try {
-            a = JSON.readValue(body, RouteAnswer.class);
-        } catch (UnrecognizedPropertyException e) {
-            throw new LookupFailed("invalid answer: unknown key \"" + e.getPropertyName() + "\"");
-        } catch (IOException e) {
-            String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-            int nl = m == null ? -1 : m.indexOf('\n');
-            throw new LookupFailed("invalid answer: " + (nl > 0 ? m.substring(0, nl) : m));
-        }
-        boolean hasHost = a != null && a.host() != null && !a.host().isBlank();
-        if (a == null || (!hasHost && (a.hosts() == null || a.hosts().isEmpty()))) {
-            throw new LookupFailed("invalid answer: no host");
-        }
-        try {
-            int port = a.port() == null ? 5432 : a.port();
-            BackendConfig.Builder b = BackendConfig.builder();
-            if (hasHost) {
-                b.host(a.host().strip()).port(port);
-            }
-            if (a.hosts() != null) {
-                for (String h : a.hosts()) {
-                    BackendConfig.Endpoint e = BackendConfig.Endpoint.parse(h == null ? "" : h, port);
-                    b.addHost(e.host(), e.port());
-                }
-            }
-            b.targetSessionAttrs(a.targetSessionAttrs() == null ? null : TargetSessionAttrs.parse(a.targetSessionAttrs()))
-                    .loadBalanceHosts(a.loadBalanceHosts() == null ? null : LoadBalanceHosts.parse(a.loadBalanceHosts()))
-                    .user(blankToNull(a.user()))
-                    .database(blankToNull(a.database()))
-                    .sslMode(a.sslmode() == null ? SslMode.DISABLE : SslMode.parse(a.sslmode()))
-                    .sslRootCert(a.sslrootcert() == null ? null : Path.of(a.sslrootcert()));
-            if (a.parameters() != null) {
-                a.parameters().forEach((k, v) -> b.parameter(k, v == null ? "" : v));
-            }
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw new LookupFailed("invalid answer: " + e.getMessage());
-        }
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
-    }
-
-    private static String encode(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+        return new Answer(backend, now + ttl, now + ttl + staleGraceNanos);
     }
 
     /** At most one warning per interval, so that an outage under load does not flood the log. */
@@ -432,19 +283,12 @@ public final class HttpRouter implements Router, AutoCloseable {
         long last = lastWarn.get();
         if (now - last >= WARN_INTERVAL_NANOS && lastWarn.compareAndSet(last, now)) {
             long quiet = quietFailures.getAndSet(0);
-            log.warn("routing service failed url={} user={} error={}{}", withoutQuery(), fields.get("user"), error,
+            log.warn("routing service failed url={} user={} error={}{}", service.urlWithoutQuery(), fields.get("user"), error,
                     quiet > 0 ? " (" + quiet + " more failures not logged)" : "");
         } else {
             quietFailures.incrementAndGet();
             log.debug("routing service failed user={} error={}", fields.get("user"), error);
         }
-    }
-
-    /** The URL for logs: a query string may carry a secret. */
-    private String withoutQuery() {
-        String u = url.toString();
-        int q = u.indexOf('?');
-        return q < 0 ? u : u.substring(0, q);
     }
 
     private static Duration positive(Duration d, String what) {
@@ -459,56 +303,6 @@ public final class HttpRouter implements Router, AutoCloseable {
             throw new IllegalArgumentException("the " + what + " must not be negative");
         }
         return d;
-    }
-
-    /** Collects a 200 answer's body, failing past {@code limit} bytes instead of growing without end. */
-    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
-        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private final int limit;
-        private Flow.Subscription subscription;
-
-        LimitedBody(int limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public CompletionStage<byte[]> getBody() {
-            return body;
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            subscription = s;
-            s.request(Long.MAX_VALUE);
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> items) {
-            if (body.isDone()) {
-                return;
-            }
-            for (ByteBuffer b : items) {
-                if (bytes.size() + b.remaining() > limit) {
-                    subscription.cancel();
-                    body.completeExceptionally(new IOException("answer longer than " + limit + " bytes"));
-                    return;
-                }
-                byte[] chunk = new byte[b.remaining()];
-                b.get(chunk);
-                bytes.write(chunk, 0, chunk.length);
-            }
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            body.completeExceptionally(t);
-        }
-
-        @Override
-        public void onComplete() {
-            body.complete(bytes.toByteArray());
-        }
     }
 
     /** Builds an {@link HttpRouter}; only the URL is required. */

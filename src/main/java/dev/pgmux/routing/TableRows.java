@@ -4,9 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgmux.BackendConfig;
-import dev.pgmux.LoadBalanceHosts;
-import dev.pgmux.SslMode;
-import dev.pgmux.TargetSessionAttrs;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
@@ -82,8 +79,9 @@ final class TableRows {
     }
 
     /**
-     * One row as a backend. Null columns mean what they mean in a YAML route: the client's user name, the
-     * client's database, sslmode disable, no extra startup parameters; a null port is libpq's 5432.
+     * One row as a backend, read as a route of the config file is ({@link BackendSpec}): null and blank columns
+     * are not set (the client's user name, the client's database, sslmode disable, no extra startup parameters;
+     * port 5432).
      *
      * @throws IllegalArgumentException with the reason the row is not a route
      */
@@ -95,28 +93,14 @@ final class TableRows {
     /** As above, with the columns for several hosts ({@code host} may be a comma-separated list). */
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson, String targetSessionAttrs, String loadBalanceHosts) {
-        if (host == null || host.isBlank()) {
-            throw new IllegalArgumentException("host is empty");
-        }
-        BackendConfig.Builder b = BackendConfig.builder()
-                .host(host.strip())
-                .port(port == null ? Dsn.DEFAULT_PORT : port)
-                .user(blankToNull(backendUser))
-                .database(blankToNull(database));
-        if (sslmode != null && !sslmode.isBlank()) {
-            b.sslMode(SslMode.parse(sslmode));
-        }
-        parameters(parametersJson).forEach(b::parameter);
-        if (targetSessionAttrs != null && !targetSessionAttrs.isBlank()) {
-            b.targetSessionAttrs(TargetSessionAttrs.parse(targetSessionAttrs));
-        }
-        if (loadBalanceHosts != null && !loadBalanceHosts.isBlank()) {
-            b.loadBalanceHosts(LoadBalanceHosts.parse(loadBalanceHosts));
-        }
-        return b.build(); // checks the port range
+        return new BackendSpec(host, port == null ? null : port.toString(), null, backendUser, database, sslmode, null,
+                targetSessionAttrs, loadBalanceHosts, parameters(parametersJson)).toBackendConfig();
     }
 
-    /** A JSON object of startup parameters; strings as they are, numbers and booleans as their text. */
+    /**
+     * A JSON object of startup parameters; strings as they are, numbers and booleans as their text, null as null
+     * (not sent, as a null parameter of a route in the config file).
+     */
     static Map<String, String> parameters(String json) {
         if (json == null) {
             return Map.of();
@@ -136,16 +120,16 @@ final class TableRows {
         Map<String, String> parameters = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> field : node.properties()) {
             JsonNode value = field.getValue();
-            if (!value.isValueNode() || value.isNull()) {
-                throw new IllegalArgumentException("parameter \"" + field.getKey() + "\" must be a string, number"
-                        + " or boolean");
+            if (value.isNull()) {
+                parameters.put(field.getKey(), null);
+                continue;
+            }
+            if (!value.isValueNode()) {
+                throw new IllegalArgumentException("parameter \"" + field.getKey() + "\" must be a string, number,"
+                        + " boolean or null");
             }
             parameters.put(field.getKey(), value.asText());
         }
         return parameters;
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
     }
 }

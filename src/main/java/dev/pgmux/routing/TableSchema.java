@@ -1,5 +1,6 @@
 package dev.pgmux.routing;
 
+import dev.pgmux.TcpPort;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -42,7 +43,7 @@ final class TableSchema {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("username", "text PRIMARY KEY CHECK (username <> '')");
         c.put("host", "text NOT NULL CHECK (host <> '')");
-        c.put("port", "integer NOT NULL DEFAULT 5432 CHECK (port BETWEEN 1 AND 65535)");
+        c.put("port", "integer NOT NULL DEFAULT 5432 CHECK (port BETWEEN 1 AND " + TcpPort.MAX + ")");
         c.put("backend_user", "text CHECK (backend_user <> '')");
         c.put("database", "text CHECK (database <> '')");
         c.put("sslmode", "text CHECK (sslmode IN ('disable', 'allow', 'prefer', 'require', 'verify-ca',"

@@ -8,6 +8,7 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.SslMode;
 import dev.pgmux.TlsConfig;
+import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.testing.TestCerts;
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
@@ -344,9 +345,9 @@ class ConfigSourceTest {
         String text = Files.readString(example);
         assertThat(ConfigSource.ENVIRONMENT.keySet()).allSatisfy(name -> assertThat(text).contains(name));
         for (Class<?> section : List.of(RawConfig.class, RawConfig.Tls.class, RawConfig.Limits.class,
-                RawConfig.Timeouts.class, RawConfig.Log.class, RawConfig.Route.class, RawConfig.RouterSection.class,
+                RawConfig.Timeouts.class, RawConfig.Log.class, BackendSpec.class, RawConfig.RouterSection.class,
                 RawConfig.StaticSection.class, RawConfig.PatternSection.class, RawConfig.PatternRule.class,
-                RawConfig.RuleMatch.class, RawConfig.RuleBackend.class, RawConfig.HttpSection.class,
+                RawConfig.RuleMatch.class, RawConfig.HttpSection.class,
                 RawConfig.PostgresSection.class, RawConfig.RoleCheck.class, RawConfig.Cluster.class)) {
             for (RecordComponent component : section.getRecordComponents()) {
                 JsonProperty named = component.getAccessor().getAnnotation(JsonProperty.class);

@@ -337,9 +337,9 @@ class HostListIT {
         proxy = new ProxyServer("127.0.0.1:0", c.routing().build()).withRoleCheck(c.roleCheck()).start();
         assertThat(landsOn(proxy.port())).isEqualTo(primary.port());
         // and the flags' one-line notation
-        BackendConfig b = dev.pgmux.config.BackendSpec.parseBackend(
+        BackendConfig b = BackendSpec.fromNotation(
                 "127.0.0.1:%d,127.0.0.1:%d?target_session_attrs=standby&load_balance_hosts=random"
-                        .formatted(primary.port(), standby.port()));
+                        .formatted(primary.port(), standby.port())).toBackendConfig();
         assertThat(b.hosts()).hasSize(2);
         assertThat(b.targetSessionAttrs()).isEqualTo(TargetSessionAttrs.STANDBY);
         assertThat(b.loadBalanceHosts()).isEqualTo(LoadBalanceHosts.RANDOM);

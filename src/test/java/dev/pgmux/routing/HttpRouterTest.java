@@ -411,6 +411,24 @@ class HttpRouterTest {
     }
 
     @Test
+    void anAnswerIsReadAsARouteOfTheConfigFile() throws Exception {
+        assertThat(RoutingService.answer("""
+                {"host": "db", "user": "", "database": " ", "sslmode": "", "parameters": {"a": null, "b": ""}}
+                """.getBytes(StandardCharsets.UTF_8)))
+                .as("blank: not set; a null parameter is not sent, an empty one is")
+                .isEqualTo(BackendConfig.builder().host("db").parameter("b", "").build());
+        for (var bad : Map.of(
+                "{\"host\": \"a\", \"hosts\": [\"b\"]}", "invalid answer: hosts: give host: or hosts:, not both",
+                "\"db:5432\"", "invalid answer: not a JSON object",
+                "{\"host\": \"db\", \"port\": 70000}", "invalid answer: port: must be between 1 and 65535, not 70000")
+                .entrySet()) {
+            assertThat(catchThrowableOfType(RoutingService.LookupFailed.class,
+                    () -> RoutingService.answer(bad.getKey().getBytes(StandardCharsets.UTF_8))))
+                    .as(bad.getKey()).hasMessage(bad.getValue());
+        }
+    }
+
+    @Test
     void brokenAnswersAreFailuresNotRoutes() {
         router = builder().cacheTtl(Duration.ZERO).staleGrace(Duration.ZERO).build();
         for (String body : List.of("{\"hots\": \"db\"}", "not json", "{\"port\": 5432}", "[]",

@@ -114,7 +114,8 @@ class PostgresTableRouterTest {
         assertThat(several.loadBalanceHosts()).isEqualTo(dev.pgmux.LoadBalanceHosts.RANDOM);
         assertThatThrownBy(() -> TableRows.backend("h", 1, null, null, null, null, "writable", null))
                 .hasMessageContaining("target_session_attrs");
-        assertThatThrownBy(() -> TableRows.backend(" ", 5432, null, null, null, null)).hasMessage("host is empty");
+        assertThatThrownBy(() -> TableRows.backend(" ", 5432, null, null, null, null))
+                .hasMessage("host: missing: every route needs a host (or hosts:)");
         assertThatThrownBy(() -> TableRows.backend("h", 0, null, null, null, null)).hasMessageContaining("port");
         assertThatThrownBy(() -> TableRows.backend("h", 1, null, null, "sometimes", null))
                 .hasMessageContaining("sslmode");

@@ -1,0 +1,66 @@
+package dev.pgmux.config;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.routing.BackendSpec;
+import dev.pgmux.routing.BackendTemplate;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Routes ({@code routes:}, {@code default_route:}, a static router's) and pattern rules' backends: each is read by
+ * {@link BackendSpec}, the one reader of backends, and each of its problems becomes an error of the key it names.
+ */
+final class BackendValidator {
+    private final Checks checks;
+
+    BackendValidator(Checks checks) {
+        this.checks = checks;
+    }
+
+    /** A map of user name to route ({@code routes:}); routes with errors are left out. */
+    Map<String, BackendConfig> routes(Key key, Map<String, BackendSpec> raw) {
+        Map<String, BackendConfig> routes = new LinkedHashMap<>();
+        if (raw != null) {
+            raw.forEach((user, route) -> {
+                Key k = key.child(user);
+                if (user.isBlank()) {
+                    checks.error(k, "a route needs a user name");
+                }
+                BackendConfig backend = backend(k, route);
+                if (backend != null) {
+                    routes.put(user, backend);
+                }
+            });
+        }
+        return routes;
+    }
+
+    /** One route; null after an error. */
+    BackendConfig backend(Key key, BackendSpec raw) {
+        if (raw == null) {
+            checks.error(key, "empty route: give host: and port:, or HOST:PORT");
+            return null;
+        }
+        return report(key, raw.parse(files(key)));
+    }
+
+    /** A pattern rule's backend, placeholders not yet filled in; null after an error. */
+    BackendTemplate template(Key key, BackendSpec raw) {
+        return report(key, raw.parseTemplate(files(key)));
+    }
+
+    /** {@code sslrootcert} as a readable file, relative to the config file's directory when it is from the file. */
+    private Function<String, Path> files(Key key) {
+        return name -> checks.readable(key.child("sslrootcert"), name);
+    }
+
+    private <T> T report(Key key, BackendSpec.Parsed<T> parsed) {
+        for (BackendSpec.Problem p : parsed.problems()) {
+            Key k = key.child(p.key());
+            checks.error(p.index() >= 0 ? k.index(p.index()) : k, p.message());
+        }
+        return parsed.value();
+    }
+}

@@ -1,0 +1,50 @@
+package dev.pgmux.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.config.ConfigException;
+import dev.pgmux.config.Setting;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code --route USER=BACKEND}: the flag names the user; the backend is the config's to read. */
+class ServerOptionsTest {
+
+    static ServerOptions routes(String... routes) {
+        ServerOptions o = new ServerOptions();
+        o.routes = List.of(routes);
+        return o;
+    }
+
+    @Test
+    void eachRouteSetsTheRouteOfItsUser() throws Exception {
+        ServerOptions o = routes("alice=postgres@10.0.0.1:5432/app", "bob=@db:6432/");
+        assertThat(o.settings()).containsExactly(
+                Setting.of("--route", "postgres@10.0.0.1:5432/app", "routes", "alice"),
+                Setting.of("--route", "@db:6432/", "routes", "bob"));
+        Map<String, BackendConfig> r = o.source(Map.of()).load().routes();
+        assertThat(r.get("alice")).isEqualTo(new BackendConfig("10.0.0.1", 5432, "postgres", "app", Map.of(), null,
+                null));
+        assertThat(r.get("bob")).as("blank user and database: the client's").isEqualTo(BackendConfig.of("db", 6432,
+                null));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "alice", "=db:5432"})
+    void aRouteNeedsAUser(String route) {
+        assertThatThrownBy(() -> routes(route).settings()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("USER=");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"alice=", "alice=   ", "alice=db:port", "alice=db:0", "alice=db?sslmode=sometimes"})
+    void aBadBackendIsAConfigErrorNamingTheFlag(String route) {
+        assertThatThrownBy(() -> routes(route).source(Map.of()).load()).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.errors()).allSatisfy(err -> assertThat(err.origin()).isEqualTo("--route")));
+    }
+}

@@ -1,0 +1,278 @@
+package dev.pgmux.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.BackendConfig.Endpoint;
+import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.SslMode;
+import dev.pgmux.TargetSessionAttrs;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The one reader of backends: the {@code [BACKENDUSER@]HOST:PORT[/DATABASE][?OPTIONS]} notation of the command
+ * line, and the keys every source shares, with one rule for blank values.
+ */
+class BackendSpecTest {
+
+    static BackendConfig notation(String text) {
+        return BackendSpec.fromNotation(text).toBackendConfig();
+    }
+
+    static BackendSpec spec(String host, String port, String user, String database) {
+        return new BackendSpec(host, port, null, user, database, null, null, null, null, null);
+    }
+
+    // ---- the notation ------------------------------------------------------------------------------------
+
+    @Test
+    void fullNotation() {
+        assertThat(notation("postgres@10.0.0.1:5432/app")).isEqualTo(new BackendConfig("10.0.0.1", 5432, "postgres",
+                "app", Map.of(), null, null));
+    }
+
+    @Test
+    void withoutBackendUserTheClientsUserIsKept() {
+        BackendConfig b = notation("db.internal:6432/sales");
+
+        assertThat(b.host()).isEqualTo("db.internal");
+        assertThat(b.port()).isEqualTo(6432);
+        assertThat(b.user()).isNull();
+        assertThat(b.database()).isEqualTo("sales");
+    }
+
+    @Test
+    void withoutDatabaseTheClientsDatabaseIsKept() {
+        assertThat(notation("db:6432").database()).isNull();
+        assertThat(notation("db:6432/").database()).isNull();
+    }
+
+    @Test
+    void anEmptyUserIsNotSetAsAnEmptyDatabaseIsNot() {
+        // Refused before; now the one rule for blank values, as "db/" always was.
+        assertThat(notation("@db:5432/app")).isEqualTo(notation("db:5432/app"));
+        assertThat(notation("@db:5432/app").user()).isNull();
+    }
+
+    @Test
+    void portDefaultsTo5432() {
+        assertThat(notation("10.0.0.2/app")).satisfies(b -> {
+            assertThat(b.host()).isEqualTo("10.0.0.2");
+            assertThat(b.port()).isEqualTo(5432);
+            assertThat(b.database()).isEqualTo("app");
+        });
+        assertThat(notation("u@db").port()).isEqualTo(5432);
+    }
+
+    @Test
+    void ipv6InBrackets() {
+        assertThat(notation("[::1]:5433")).satisfies(b -> {
+            assertThat(b.host()).isEqualTo("::1");
+            assertThat(b.port()).isEqualTo(5433);
+            assertThat(b.address()).isEqualTo("[::1]:5433");
+        });
+        assertThat(notation("[::1]")).satisfies(b -> {
+            assertThat(b.host()).isEqualTo("::1");
+            assertThat(b.port()).isEqualTo(5432);
+        });
+        assertThat(notation("admin@[2001:db8::7]:6432/db")).satisfies(b -> {
+            assertThat(b.user()).isEqualTo("admin");
+            assertThat(b.host()).isEqualTo("2001:db8::7");
+            assertThat(b.port()).isEqualTo(6432);
+            assertThat(b.database()).isEqualTo("db");
+        });
+    }
+
+    @Test
+    void severalHosts() {
+        BackendConfig b = notation("pg-a,pg-b:5433,[fd00::7]/app?target_session_attrs=read-write"
+                + "&load_balance_hosts=round-robin");
+        assertThat(b.hosts()).containsExactly(new Endpoint("pg-a", 5432), new Endpoint("pg-b", 5433),
+                new Endpoint("fd00::7", 5432));
+        assertThat(b.targetSessionAttrs()).isEqualTo(TargetSessionAttrs.READ_WRITE);
+        assertThat(b.loadBalanceHosts()).isEqualTo(LoadBalanceHosts.ROUND_ROBIN);
+    }
+
+    @Test
+    void tlsOptions() {
+        BackendConfig b = notation("u@db.example:5432/app?sslmode=verify-full&sslrootcert=/x.pem");
+
+        assertThat(b.sslMode()).isEqualTo(SslMode.VERIFY_FULL);
+        assertThat(b.sslRootCert()).isEqualTo(Path.of("/x.pem"));
+        assertThat(b.host()).isEqualTo("db.example");
+        assertThat(b.database()).isEqualTo("app");
+        assertThat(b.parameters()).isEmpty();
+    }
+
+    @Test
+    void sslModeDefaultsToTheLibraryDefaultAndAcceptsEachLibpqName() {
+        assertThat(notation("db").sslMode()).isEqualTo(BackendConfig.of("db", 5432, null).sslMode());
+        assertThat(notation("db?sslmode=disable").sslMode()).isEqualTo(SslMode.DISABLE);
+        assertThat(notation("db?sslmode=prefer").sslMode()).isEqualTo(SslMode.PREFER);
+        assertThat(notation("db?sslmode=require").sslMode()).isEqualTo(SslMode.REQUIRE);
+        assertThat(notation("db?sslmode=verify-ca").sslMode()).isEqualTo(SslMode.VERIFY_CA);
+        assertThat(notation("db?sslmode=").sslMode()).as("blank: not set").isEqualTo(SslMode.DISABLE);
+    }
+
+    @Test
+    void otherOptionsBecomeStartupParameters() {
+        BackendConfig b = notation("db:5432?application_name=pgmux&sslmode=require&options=-c x=1");
+
+        assertThat(b.parameters()).containsOnly(entry("application_name", "pgmux"), entry("options", "-c x=1"));
+        assertThat(b.sslMode()).isEqualTo(SslMode.REQUIRE);
+    }
+
+    @Test
+    void surroundingSpaceIsIgnored() {
+        assertThat(notation("  db:6000  ").host()).isEqualTo("db");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "",
+        "   ",
+        "db:",
+        "db:port",
+        "db:0",
+        "db:65536",
+        "db:-1",
+        ":5432",
+        "[]:5432",
+        "u@:5432/app",
+        "db?sslmode=sometimes",
+        "db?sslmode",
+        "db?=x",
+        "db:5432?",
+        "a,,b",
+    })
+    void badNotationsAreRejected(String text) {
+        assertThatThrownBy(() -> notation(text)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void notationErrorsQuoteTheText() {
+        assertThatThrownBy(() -> BackendSpec.fromNotation("h:port")).hasMessage("bad port in backend h:port");
+        assertThatThrownBy(() -> notation("h?sslmode=sometimes")).hasMessageStartingWith("sslmode: unknown sslmode");
+    }
+
+    @Test
+    void unclosedBracketIsRejected() {
+        // Without the check, "[::1" becomes host "[:" and port 1.
+        assertThatThrownBy(() -> notation("[::1")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> notation("[::1:5432")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void ipv6WithoutBracketsIsRejected() {
+        // "::1" would become host ":" and port 1, "db:5432:6432" host "db:5432"; listen addresses (HostPort)
+        // already demand brackets.
+        assertThatThrownBy(() -> notation("::1")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> notation("db:5432:6432")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ---- the keys, and blank values ----------------------------------------------------------------------
+
+    @Test
+    void blankValuesAreNotSet() {
+        BackendConfig plain = BackendConfig.of("db", 5432, null);
+        for (String blank : Arrays.asList(null, "", "  ")) {
+            assertThat(new BackendSpec("db", blank, null, blank, blank, blank, blank, blank, blank, null)
+                    .toBackendConfig()).as("\"%s\"", blank).isEqualTo(plain);
+        }
+        assertThat(new BackendSpec("db", null, List.of(), null, null, null, null, null, null, null).toBackendConfig())
+                .as("an empty host list").isEqualTo(plain);
+        assertThat(new BackendSpec(" ", null, List.of("db"), null, null, null, null, null, null, null)
+                .toBackendConfig()).as("a blank host beside hosts").isEqualTo(plain);
+    }
+
+    @Test
+    void aParameterIsSentAsWrittenEvenBlankButNotWhenNull() {
+        Map<String, String> parameters = new HashMap<>();
+        parameters.put("search_path", "");
+        parameters.put("application_name", null);
+        BackendConfig b = new BackendSpec("db", null, null, null, null, null, null, null, null, parameters)
+                .toBackendConfig();
+        assertThat(b.parameters()).containsExactly(entry("search_path", ""));
+    }
+
+    @Test
+    void everyProblemIsNamedByItsKey() {
+        Map<String, String> parameters = new HashMap<>();
+        parameters.put(" ", "x");
+        BackendSpec.Parsed<BackendConfig> parsed = new BackendSpec(null, "70000", null, null, null, "sometimes",
+                null, "writable", "often", parameters).parse(Path::of);
+        assertThat(parsed.value()).isNull();
+        assertThat(parsed.problems()).extracting(BackendSpec.Problem::toString).containsExactly(
+                "host: missing: every route needs a host (or hosts:)",
+                "port: must be between 1 and 65535, not 70000",
+                "sslmode: unknown sslmode \"sometimes\" (disable, prefer, require, verify-ca, verify-full)",
+                "target_session_attrs: unknown target_session_attrs \"writable\" (any, read-write, read-only,"
+                        + " primary, standby, prefer-standby)",
+                "load_balance_hosts: unknown load_balance_hosts \"often\" (disable, random, round-robin)",
+                "parameters: a startup parameter needs a name, not \" \"");
+        assertThat(new BackendSpec("a", "x", Arrays.asList("b", null, "c:y"), null, null, null, null, null, null,
+                null).parse(Path::of).problems()).extracting(BackendSpec.Problem::toString).containsExactly(
+                "hosts: give host: or hosts:, not both",
+                "port: must be a number between 1 and 65535, not \"x\"",
+                "hosts[1]: empty host",
+                "hosts[2]: bad port in \"c:y\"");
+    }
+
+    @Test
+    void hostAndHostList() {
+        assertThat(new BackendSpec("pg-a, pg-b:5433", "6432", null, null, null, null, null, null, null, null)
+                .toBackendConfig().hosts()).containsExactly(new Endpoint("pg-a", 6432), new Endpoint("pg-b", 5433));
+        assertThat(new BackendSpec(null, "6432", List.of("pg-a", "[fd00::7]:5433"), null, null, null, null, null,
+                null, null).toBackendConfig().hosts())
+                .containsExactly(new Endpoint("pg-a", 6432), new Endpoint("fd00::7", 5433));
+    }
+
+    @Test
+    void sslRootCertGoesThroughTheGivenFileReader() {
+        BackendSpec s = new BackendSpec("db", null, null, null, null, "verify-ca", "ca.pem", null, null, null);
+        assertThat(s.parse(name -> Path.of("/etc/pgmux").resolve(name)).value().sslRootCert())
+                .isEqualTo(Path.of("/etc/pgmux/ca.pem"));
+        assertThat(s.parse(name -> {
+            throw new IllegalArgumentException("file not found or not readable: " + name);
+        }).problems()).extracting(BackendSpec.Problem::toString)
+                .containsExactly("sslrootcert: file not found or not readable: ca.pem");
+    }
+
+    // ---- pattern rules' backends -------------------------------------------------------------------------
+
+    @Test
+    void aTemplateChecksWhatHasNoPlaceholders() {
+        BackendSpec.Parsed<BackendTemplate> ok = spec("{lab}.internal", "{port}", "{student}", "").parseTemplate(Path::of);
+        assertThat(ok.value()).isEqualTo(BackendTemplate.builder().host("{lab}.internal").port("{port}")
+                .user("{student}").build());
+        assertThat(spec("h", "70000", null, null).parseTemplate(Path::of).problems())
+                .extracting(BackendSpec.Problem::toString)
+                .containsExactly("port: must be between 1 and 65535, not 70000");
+        assertThat(spec("h", "x{p}", null, null).parseTemplate(Path::of).problems()).isEmpty();
+        assertThat(spec("h", "abc", null, null).parseTemplate(Path::of).problems())
+                .extracting(BackendSpec.Problem::toString)
+                .containsExactly("port: must be a number or {placeholders}, not \"abc\"");
+        assertThat(new BackendSpec(null, null, List.of("{a}", "{b}"), null, null, null, null, null, null, null)
+                .parseTemplate(Path::of).problems()).extracting(BackendSpec.Problem::key).containsExactly("hosts");
+    }
+
+    @Test
+    void aFilledInTemplateIsReadAsEveryOtherSource() {
+        BackendTemplate t = spec("{h}", "{p}", "{u}", "{d}").parseTemplate(Path::of).value();
+        assertThat(t.expand(Map.of("h", "db", "p", "6432", "u", "app", "d", "sales")))
+                .isEqualTo(notation("app@db:6432/sales"));
+        assertThat(t.expand(Map.of("h", "db", "p", "", "u", " ", "d", "")))
+                .as("blank once filled in: not set").isEqualTo(notation("db"));
+        assertThatThrownBy(() -> t.expand(Map.of("h", "", "p", "", "u", "", "d", "")))
+                .hasMessage("host: missing: every route needs a host (or hosts:)");
+    }
+}
