@@ -17,6 +17,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import dev.pgmux.server.ServerState.Closed;
+import dev.pgmux.server.ServerState.Connecting;
+import dev.pgmux.server.ServerState.LoggingIn;
+import dev.pgmux.server.ServerState.Ready;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -55,43 +59,18 @@ public final class ServerConnection {
     public record Host(int index, BackendConfig.Endpoint endpoint, InetSocketAddress address) {
     }
 
-    sealed interface State {
-    }
-
-    /** TCP connect, SSLRequest and TLS handshake; {@code answerTimer} ends a host that does not answer in time. */
-    record Connecting(Host host, Channel channel, boolean awaitingSslResponse, Future<?> answerTimer) implements State {
-        Connecting awaitingSsl(boolean awaiting) {
-            return new Connecting(host, channel, awaiting, answerTimer);
-        }
-    }
-
-    /** Startup message sent; whole messages go to the owner until it declares the connection ready. */
-    record LoggingIn(Host host, Channel channel, Future<?> answerTimer) implements State {
-    }
-
-    /** Logged in: bytes pass through unread. */
-    record Ready(Host host, Channel channel) implements State {
-    }
-
-    record Closed(String reason) implements State {
-    }
-
     private final ServerContext context;
     private final EventLoop loop;
     private final BackendConfig backend;
     private final List<Host> hosts;
     private final Supplier<StartupMessage> startup;
     private ServerOwner owner;
-    private State state = new Closed("not connected");
-    /** The startup message sent to the current host. */
-    private StartupMessage sent;
+    private ServerState state = new Closed("not connected");
     /** Bytes from the client sent during login, kept for the next host until the owner commits. */
     private ByteBuf replay;
     private boolean committed;
     /** The ParameterStatus values the current host sent while logging in. */
     private final Map<String, String> parameters = new HashMap<>();
-    /** Partial message read during login. */
-    private ByteBuf in;
 
     /**
      * @param hosts   the backend's hosts in the order to try them; an address of null is a host that did not resolve
@@ -173,6 +152,11 @@ public final class ServerConnection {
      * @return null when the role is acceptable, else what was found (libpq's wording)
      */
     public String roleMismatch() {
+        StartupMessage sent = switch (state) {
+            case LoggingIn l -> l.sent();
+            case Ready r -> r.sent();
+            default -> throw new IllegalStateException("not logged in");
+        };
         return context.hosts().checkRole(host().endpoint(), backend, sent.parameters(), parameters);
     }
 
@@ -185,16 +169,11 @@ public final class ServerConnection {
             return;
         }
         commit();
-        state = new Ready(l.host(), l.channel());
+        state = new Ready(l.host(), l.channel(), l.sent());
         l.channel().config().setAutoRead(true);
-        if (in != null) {
-            ByteBuf rest = in;
-            in = null;
-            if (rest.isReadable()) {
-                owner.onData(rest);
-            } else {
-                rest.release();
-            }
+        ByteBuf rest = l.in().take();
+        if (rest != null) {
+            owner.onData(rest);
         }
     }
 
@@ -301,12 +280,13 @@ public final class ServerConnection {
             default -> {
             }
         }
+        if (state instanceof LoggingIn l) {
+            l.in().release();
+        }
         state = new Closed("next host");
         if (previous != null) {
             previous.close();
         }
-        release(in);
-        in = null;
         parameters.clear();
     }
 
@@ -372,14 +352,16 @@ public final class ServerConnection {
     private void end(String reason) {
         switch (state) {
             case Connecting c -> c.answerTimer().cancel(false);
-            case LoggingIn l -> l.answerTimer().cancel(false);
+            case LoggingIn l -> {
+                l.answerTimer().cancel(false);
+                l.in().release();
+            }
             default -> {
             }
         }
         state = new Closed(reason);
-        release(in);
         release(replay);
-        in = replay = null;
+        replay = null;
     }
 
     void onActive() {
@@ -436,14 +418,14 @@ public final class ServerConnection {
 
     private void sendStartup(Connecting c) {
         Channel ch = c.channel();
-        sent = startup.get();
+        StartupMessage sent = startup.get();
         ch.write(sent.encode(ch.alloc()));
         if (replay != null) {
             // Kept until the owner commits to this host: another host would need the bytes again.
             ch.write(replay.retainedDuplicate());
         }
         ch.flush();
-        state = new LoggingIn(c.host(), ch, c.answerTimer());
+        state = new LoggingIn(c.host(), ch, c.answerTimer(), sent, new Inbox());
         ch.read();
         owner.onLoginStarted();
     }
@@ -456,17 +438,18 @@ public final class ServerConnection {
             case LoggingIn l -> {
                 // The per-host timer covers connect, TLS and the server's first answer to the startup message.
                 l.answerTimer().cancel(false);
-                onLoginBytes(bytes);
+                onLoginBytes(l, bytes);
             }
             case Ready r -> owner.onData(bytes);
             default -> bytes.release();
         }
     }
 
-    private void onLoginBytes(ByteBuf bytes) {
-        in = in == null ? bytes : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), in, bytes);
+    private void onLoginBytes(LoggingIn l, ByteBuf bytes) {
+        l.in().add(bytes.alloc(), bytes);
         try {
-            while (state instanceof LoggingIn && in != null && in.readableBytes() >= 5) {
+            ByteBuf in;
+            while (state == l && (in = l.in().peek()) != null && in.readableBytes() >= 5) {
                 int length = in.getInt(in.readerIndex() + 1);
                 if (length < 4 || length > MAX_LOGIN_MESSAGE) {
                     throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length from backend");
@@ -484,9 +467,8 @@ public final class ServerConnection {
         } catch (ProtocolException e) {
             hostFailed(e.getMessage());
         } finally {
-            if (in != null && !in.isReadable()) {
-                in.release();
-                in = null;
+            if (state == l) {
+                l.in().compact();
             }
         }
     }

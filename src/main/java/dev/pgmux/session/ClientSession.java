@@ -10,8 +10,15 @@ import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.protocol.backend.BackendKeyData;
+import dev.pgmux.server.Inbox;
 import dev.pgmux.server.ServerConnection;
 import dev.pgmux.server.ServerOwner;
+import dev.pgmux.session.SessionState.Closed;
+import dev.pgmux.session.SessionState.Forwarding;
+import dev.pgmux.session.SessionState.Hidden;
+import dev.pgmux.session.SessionState.Relaying;
+import dev.pgmux.session.SessionState.Routing;
+import dev.pgmux.session.SessionState.Startup;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -49,39 +56,12 @@ public final class ClientSession {
     static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final LoginFailureLog LOGIN_FAILURES = new LoginFailureLog(10);
 
-    sealed interface State {
-    }
-
-    /** Reading startup packets (see {@link ClientStartup}). */
-    record Startup(ClientStartup startup) implements State {
-    }
-
-    /** Waiting for the router; {@code pending} holds what the client sent after its startup message. */
-    record Routing(Login login, Inbox pending) implements State {
-    }
-
-    /** A server connection logs in; the client's authentication is relayed through {@code relay}. */
-    record Relaying(Login login, BackendConfig backend, ServerConnection server, AuthRelay relay) implements State {
-    }
-
-    /** Relaying bytes both ways through an attached server. */
-    record Forwarding(Login login, BackendConfig backend, ServerConnection server, MessageScanner fromClient,
-                      MessageScanner fromServer) implements State {
-    }
-
-    /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
-    record Hidden(Login login, HiddenLogin exchange) implements State {
-    }
-
-    record Closed(String reason) implements State {
-    }
-
     private final ProxyContext proxy;
     private final Channel client;
     private final long startNanos = System.nanoTime();
     private final InetSocketAddress clientAddress;
     private final ScheduledFuture<?> loginTimeout;
-    private State state;
+    private SessionState state;
     /** Counted in the proxy's open connections (until the end). */
     private boolean counted;
     /** The key this session handed out instead of its server's, registered from BackendKeyData to the end. */
@@ -375,7 +355,7 @@ public final class ClientSession {
         return cancelKey;
     }
 
-    State state() {
+    SessionState state() {
         return state;
     }
 
@@ -481,7 +461,7 @@ public final class ClientSession {
     }
 
     private void finish(String reason) {
-        State last = state;
+        SessionState last = state;
         state = new Closed(reason);
         switch (last) {
             case Startup s -> s.startup().release();

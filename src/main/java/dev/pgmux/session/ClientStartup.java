@@ -3,6 +3,7 @@ package dev.pgmux.session;
 import dev.pgmux.cancel.CancelForwarder;
 import dev.pgmux.cancel.CancelRegistry;
 import dev.pgmux.protocol.ErrorResponse;
+import dev.pgmux.server.Inbox;
 import dev.pgmux.protocol.ProtocolException;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;

@@ -166,6 +166,6 @@ final class HiddenLogin {
     }
 
     private boolean active() {
-        return session.state() instanceof ClientSession.Hidden;
+        return session.state() instanceof SessionState.Hidden;
     }
 }

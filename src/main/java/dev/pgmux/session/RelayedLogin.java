@@ -17,7 +17,7 @@ final class RelayedLogin {
     private RelayedLogin() {
     }
 
-    static void onServerMessage(ClientSession session, ProxyContext proxy, Channel client, ClientSession.Relaying r,
+    static void onServerMessage(ClientSession session, ProxyContext proxy, Channel client, SessionState.Relaying r,
                                 ByteBuf frame) {
         byte type = frame.getByte(frame.readerIndex());
         proxy.loginTiming().onServerMessage(type, r.relay(), r.login().startNanos(), session.takeClientSpokeNanos());
@@ -58,7 +58,7 @@ final class RelayedLogin {
     }
 
     /** The first ReadyForQuery: the server's role is checked against target_session_attrs, then bytes pass through. */
-    private static void onReady(ClientSession session, Channel client, ClientSession.Relaying r, ByteBuf readyForQuery) {
+    private static void onReady(ClientSession session, Channel client, SessionState.Relaying r, ByteBuf readyForQuery) {
         String mismatch = r.server().roleMismatch();
         if (mismatch != null) {
             readyForQuery.release();

@@ -1,28 +1,28 @@
-package dev.pgmux.session;
+package dev.pgmux.server;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
 
 /** Bytes read from a peer and not yet taken: one cumulation buffer, or none. Released once, by its holder. */
-final class Inbox {
+public final class Inbox {
     private ByteBuf buf;
 
-    void add(ByteBufAllocator alloc, ByteBuf bytes) {
+    public void add(ByteBufAllocator alloc, ByteBuf bytes) {
         buf = buf == null ? bytes : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, buf, bytes);
     }
 
     /** The bytes held, or null; still held. */
-    ByteBuf peek() {
+    public ByteBuf peek() {
         return buf;
     }
 
-    boolean isReadable() {
+    public boolean isReadable() {
         return buf != null && buf.isReadable();
     }
 
     /** Hands over what is held (null if nothing). */
-    ByteBuf take() {
+    public ByteBuf take() {
         ByteBuf b = buf;
         buf = null;
         if (b != null && !b.isReadable()) {
@@ -33,14 +33,14 @@ final class Inbox {
     }
 
     /** Releases the buffer once nothing is left to read in it. */
-    void compact() {
+    public void compact() {
         if (buf != null && !buf.isReadable()) {
             buf.release();
             buf = null;
         }
     }
 
-    void release() {
+    public void release() {
         if (buf != null && buf.refCnt() > 0) {
             buf.release();
         }

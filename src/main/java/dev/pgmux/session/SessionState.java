@@ -1,0 +1,34 @@
+package dev.pgmux.session;
+
+import dev.pgmux.BackendConfig;
+import dev.pgmux.server.Inbox;
+import dev.pgmux.server.ServerConnection;
+
+/** The life of a {@link ClientSession}; each state holds exactly the data valid in it. */
+sealed interface SessionState {
+
+    /** Reading startup packets (see {@link ClientStartup}). */
+    record Startup(ClientStartup startup) implements SessionState {
+    }
+
+    /** Waiting for the router; {@code pending} holds what the client sent after its startup message. */
+    record Routing(Login login, Inbox pending) implements SessionState {
+    }
+
+    /** A server connection logs in; the client's authentication is relayed through {@code relay}. */
+    record Relaying(Login login, BackendConfig backend, ServerConnection server, AuthRelay relay)
+            implements SessionState {
+    }
+
+    /** Relaying bytes both ways through an attached server. */
+    record Forwarding(Login login, BackendConfig backend, ServerConnection server, MessageScanner fromClient,
+                      MessageScanner fromServer) implements SessionState {
+    }
+
+    /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
+    record Hidden(Login login, HiddenLogin exchange) implements SessionState {
+    }
+
+    record Closed(String reason) implements SessionState {
+    }
+}
