@@ -8,13 +8,11 @@ import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.protocol.backend.ParameterStatus;
 import dev.pgmux.protocol.frontend.Terminate;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslHandler;
@@ -312,14 +310,7 @@ public final class ServerConnection {
 
     private void open(Host host) {
         long timeoutMillis = context.connectTimeout().get().toMillis();
-        ChannelFuture registered = new Bootstrap()
-                .group(loop)
-                .channel(context.transport().socketChannelClass())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
-                .handler(new ServerHandler(this))
-                .register();
+        ChannelFuture registered = context.dialer().register(loop, new ServerHandler(this), (int) timeoutMillis);
         Channel channel = registered.channel();
         // A backend that accepts the connection but never answers (blackholed, overloaded) must fail within the
         // connect timeout too, not only at the client's login timeout.
@@ -337,7 +328,7 @@ public final class ServerConnection {
                 }
                 return;
             }
-            channel.connect(host.address()).addListener((ChannelFutureListener) done -> {
+            context.dialer().connect(channel, host.address()).addListener((ChannelFutureListener) done -> {
                 if (!done.isSuccess() && isChannel(channel) && state instanceof Connecting) {
                     hostFailed(done.cause().toString());
                 }
