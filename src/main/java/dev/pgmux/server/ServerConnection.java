@@ -465,12 +465,12 @@ public final class ServerConnection {
                 if (in.readableBytes() < length + 1) {
                     break;
                 }
-                ByteBuf frame = in.readRetainedSlice(length + 1);
-                if (frame.getByte(frame.readerIndex()) == ParameterStatus.TYPE) {
-                    ParameterStatus p = ParameterStatus.decode(frame);
+                if (in.getByte(in.readerIndex()) == ParameterStatus.TYPE) {
+                    // Read in place: a malformed one must not leave a retained frame behind.
+                    ParameterStatus p = ParameterStatus.decode(in.slice(in.readerIndex(), length + 1));
                     parameters.put(p.name(), p.value());
                 }
-                owner.onLoginMessage(frame);
+                owner.onLoginMessage(in.readRetainedSlice(length + 1));
             }
         } catch (ProtocolException e) {
             hostFailed(e.getMessage());
