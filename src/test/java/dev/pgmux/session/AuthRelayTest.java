@@ -220,6 +220,15 @@ class AuthRelayTest {
     }
 
     @Test
+    void serverNegotiationAfterPgmuxsOwnIsNotSentAgain() {
+        AuthRelay relay = relay(new StartupMessage(3, 5, Map.of("user", "alice"), List.of()), false);
+        assertThat(decide(relay, parameterStatus("server_version", "18.0"), false))
+                .containsExactly(relayed(negotiate(2)), relayed(parameterStatus("server_version", "18.0")));
+
+        assertThat(decide(relay, negotiate(0), false)).containsExactly(new Drop());
+    }
+
+    @Test
     void serverNegotiationTellingTheClientNothingNewIsDropped() {
         AuthRelay relay = relay(startup(2), false);
 
