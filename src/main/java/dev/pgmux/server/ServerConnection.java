@@ -8,13 +8,11 @@ import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.protocol.backend.ParameterStatus;
 import dev.pgmux.protocol.frontend.Terminate;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import dev.pgmux.server.ServerState.Closed;
@@ -292,14 +290,7 @@ public final class ServerConnection {
 
     private void open(Host host) {
         long timeoutMillis = context.connectTimeout().get().toMillis();
-        ChannelFuture registered = new Bootstrap()
-                .group(loop)
-                .channel(context.transport().socketChannelClass())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
-                .handler(new ServerHandler(this))
-                .register();
+        ChannelFuture registered = context.dialer().register(loop, new ServerHandler(this), (int) timeoutMillis);
         Channel channel = registered.channel();
         // A backend that accepts the connection but never answers (blackholed, overloaded) must fail within the
         // connect timeout too, not only at the client's login timeout.
@@ -317,7 +308,7 @@ public final class ServerConnection {
                 }
                 return;
             }
-            channel.connect(host.address()).addListener((ChannelFutureListener) done -> {
+            context.dialer().connect(channel, host.address()).addListener((ChannelFutureListener) done -> {
                 if (!done.isSuccess() && isChannel(channel) && state instanceof Connecting) {
                     hostFailed(done.cause().toString());
                 }
@@ -457,12 +448,12 @@ public final class ServerConnection {
                 if (in.readableBytes() < length + 1) {
                     break;
                 }
-                ByteBuf frame = in.readRetainedSlice(length + 1);
-                if (frame.getByte(frame.readerIndex()) == ParameterStatus.TYPE) {
-                    ParameterStatus p = ParameterStatus.decode(frame);
+                if (in.getByte(in.readerIndex()) == ParameterStatus.TYPE) {
+                    // Read in place: a malformed one must not leave a retained frame behind.
+                    ParameterStatus p = ParameterStatus.decode(in.slice(in.readerIndex(), length + 1));
                     parameters.put(p.name(), p.value());
                 }
-                owner.onLoginMessage(frame);
+                owner.onLoginMessage(in.readRetainedSlice(length + 1));
             }
         } catch (ProtocolException e) {
             hostFailed(e.getMessage());
