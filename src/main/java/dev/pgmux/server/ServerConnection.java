@@ -63,6 +63,10 @@ public final class ServerConnection {
     private final List<Host> hosts;
     private final Supplier<StartupMessage> startup;
     private ServerOwner owner;
+    /** The host tried last. */
+    private Host lastHost;
+    /** Who this connection serves, for log lines. */
+    private final String logContext;
     private ServerState state = new Closed("not connected");
     /** Bytes from the client sent during login, kept for the next host until the owner commits. */
     private ByteBuf replay;
@@ -82,6 +86,7 @@ public final class ServerConnection {
         this.hosts = List.copyOf(hosts);
         this.startup = startup;
         this.owner = owner;
+        this.logContext = owner.logContext();
     }
 
     /** Starts with the first host that resolved. */
@@ -99,6 +104,11 @@ public final class ServerConnection {
             case Ready r -> r.host();
             case Closed c -> null;
         };
+    }
+
+    /** The host connected to last, even once closed (for log lines), or null if none was tried. */
+    public BackendConfig.Endpoint lastEndpoint() {
+        return lastHost == null ? null : lastHost.endpoint();
     }
 
     /** Whether a host after the current one has an address, so a failure now could still be taken over. */
@@ -119,10 +129,18 @@ public final class ServerConnection {
         replay = null;
     }
 
-    /** Gives up the current host before the owner committed to it, for the reason given. */
+    /**
+     * The current host is not usable, as the owner found (it refused the login before asking for a password, or
+     * sent what the protocol does not allow): the next host takes over unless the owner committed to this one, in
+     * which case the owner hears {@link ServerOwner.Failure#NO_HOST}.
+     */
     public void nextHost(String why) {
-        Host current = host();
-        tryHost(current == null ? hosts.size() : current.index() + 1, why);
+        hostFailed(why);
+    }
+
+    /** Whether the login is under way at a host (the startup message is out): the client's messages go through. */
+    public boolean isLoggingIn() {
+        return state instanceof LoggingIn;
     }
 
     /** Sends client bytes during login; until the owner commits they are kept for the next host too. */
@@ -221,11 +239,21 @@ public final class ServerConnection {
         if (ch != null && ch.isActive()) {
             ch.write(new Terminate().encode(ch.alloc()));
         }
-        close("terminated");
+        closeAfterFlush("terminated");
     }
 
-    /** Closes after what was written is flushed; the owner hears nothing more. */
+    /** Closes at once; the owner hears nothing more. */
     public void close(String reason) {
+        Channel ch = channel();
+        owner = null;
+        end(reason);
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
+    /** Closes once what was written is flushed (a client that left: its last messages still count); the owner hears nothing more. */
+    public void closeAfterFlush(String reason) {
         Channel ch = channel();
         owner = null;
         end(reason);
@@ -253,8 +281,8 @@ public final class ServerConnection {
         Host failed = host();
         if (why != null) {
             context.connectFailed().run();
-            log.warn("backend connection failed backend={} error={}{}", failed == null ? null : failed.endpoint(), why,
-                    index < hosts.size() ? "; trying the next host" : "");
+            log.warn("backend connection failed {} backend={} error={}{}", logContext,
+                    failed == null ? null : failed.endpoint(), why, index < hosts.size() ? "; trying the next host" : "");
         }
         leaveHost();
         for (int i = index; i < hosts.size(); i++) {
@@ -264,7 +292,7 @@ public final class ServerConnection {
                 return;
             }
             context.connectFailed().run();
-            log.warn("backend host unknown backend={}", h.endpoint());
+            log.warn("backend host unknown {} backend={}", logContext, h.endpoint());
         }
         fail(ServerOwner.Failure.NO_HOST, "no host left");
     }
@@ -299,6 +327,7 @@ public final class ServerConnection {
                 hostFailed("backend did not answer within " + timeoutMillis + " ms");
             }
         }, timeoutMillis, TimeUnit.MILLISECONDS);
+        lastHost = host;
         // Known as the current channel before any of its events can fire.
         state = new Connecting(host, channel, false, timer);
         registered.addListener((ChannelFutureListener) reg -> {
@@ -319,11 +348,13 @@ public final class ServerConnection {
     /** The current host failed: the next one takes over unless the owner committed to this one. */
     private void hostFailed(String why) {
         if (!committed) {
-            nextHost(why);
+            Host current = host();
+            tryHost(current == null ? hosts.size() : current.index() + 1, why);
             return;
         }
         context.connectFailed().run();
-        log.warn("backend connection failed backend={} error={}", host() == null ? null : host().endpoint(), why);
+        log.warn("backend connection failed {} backend={} error={}", logContext, host() == null ? null : host().endpoint(),
+                why);
         fail(ServerOwner.Failure.NO_HOST, why);
     }
 
@@ -449,9 +480,7 @@ public final class ServerConnection {
                     break;
                 }
                 if (in.getByte(in.readerIndex()) == ParameterStatus.TYPE) {
-                    // Read in place: a malformed one must not leave a retained frame behind.
-                    ParameterStatus p = ParameterStatus.decode(in.slice(in.readerIndex(), length + 1));
-                    parameters.put(p.name(), p.value());
+                    noteParameter(in.slice(in.readerIndex(), length + 1));
                 }
                 owner.onLoginMessage(in.readRetainedSlice(length + 1));
             }
@@ -461,6 +490,16 @@ public final class ServerConnection {
             if (state == l) {
                 l.in().compact();
             }
+        }
+    }
+
+    /** Keeps a ParameterStatus value; a malformed one is passed on unread, for the client to judge, as before. */
+    private void noteParameter(ByteBuf frame) {
+        try {
+            ParameterStatus p = ParameterStatus.decode(frame);
+            parameters.put(p.name(), p.value());
+        } catch (ProtocolException e) {
+            log.debug("malformed ParameterStatus from backend {} error={}", logContext, e.getMessage());
         }
     }
 
@@ -493,8 +532,8 @@ public final class ServerConnection {
     }
 
     void onException(Throwable cause) {
-        log.debug("backend connection error backend={} error={}", host() == null ? null : host().endpoint(),
-                cause.toString());
+        log.debug("backend connection error {} backend={} error={}", logContext,
+                host() == null ? null : host().endpoint(), cause.toString());
         if (state instanceof Connecting) {
             hostFailed(rootMessage(cause));
         } else {

@@ -19,6 +19,11 @@ public interface ServerOwner {
         CLOSED
     }
 
+    /** Who the connection serves, for its log lines ({@code client=... user=...}). */
+    default String logContext() {
+        return "";
+    }
+
     /** The startup message went out to a host: the client's login messages can follow. */
     void onLoginStarted();
 

@@ -48,7 +48,10 @@ final class AuthRelay {
     record SwapKey(int processId, byte[] secret) implements Decision {
     }
 
-    /** Give up this host before the client took part; try the next one. */
+    /**
+     * This host is not usable (it refused before asking for a password, or broke the protocol): the next host takes
+     * over if the client has not taken part yet, else the login fails as a failed connection.
+     */
     record NextHost(String why) implements Decision {
     }
 
@@ -145,8 +148,7 @@ final class AuthRelay {
         try {
             out.add(decide(type, frame, alloc));
         } catch (ProtocolException e) {
-            out.add(clientTookPart() ? new Fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
-                    "could not connect to the backend server"), e.getMessage()) : new NextHost(e.getMessage()));
+            out.add(new NextHost(e.getMessage()));
         }
         return out;
     }

@@ -120,7 +120,8 @@ public final class ClientSession {
             case Startup s -> client.read();
             case Relaying r -> {
                 r.server().flush();
-                if (r.server().isWritable()) {
+                // While a host is still being connected to, read no more: the bytes would only pile up for it.
+                if (r.server().isLoggingIn() && r.server().isWritable()) {
                     client.read();
                 }
             }
@@ -175,6 +176,13 @@ public final class ClientSession {
                 // to completion.
                     CancelForwarder.forward(client.eventLoop(), proxy.transport(), proxy.limits(), cancelKey.target());
             case Forwarding f when f.fromClient().atBoundary() -> f.server().terminate();
+            default -> {
+            }
+        }
+        // What the client sent last still reaches the server before the close.
+        switch (state) {
+            case Relaying r -> r.server().closeAfterFlush("client closed");
+            case Forwarding f -> f.server().closeAfterFlush("client closed");
             default -> {
             }
         }
@@ -258,6 +266,11 @@ public final class ClientSession {
     /** What the server connection reports; it only ever reports while this session holds it. */
     private final class ServerEvents implements ServerOwner {
         @Override
+        public String logContext() {
+            return "client=" + clientAddress + " user=" + logUser();
+        }
+
+        @Override
         public void onLoginStarted() {
             client.read();
         }
@@ -322,10 +335,14 @@ public final class ClientSession {
                 case NO_HOST -> fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not connect to the backend server"));
                 case LOST_DURING_LOGIN -> {
-                    if (state instanceof Relaying r && r.relay().errorRelayed()) {
+                    if (!(state instanceof Relaying r)) {
+                        return;
+                    }
+                    if (r.relay().errorRelayed()) {
                         close("authentication failed");
                     } else {
-                        log.warn("backend closed during authentication client={} user={}", clientAddress, logUser());
+                        log.warn("backend closed during authentication client={} user={} backend={}", clientAddress,
+                                logUser(), r.server().lastEndpoint());
                         fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                                 "the backend server closed the connection during authentication"));
                     }
@@ -337,7 +354,8 @@ public final class ClientSession {
 
     /** The relayed login is over: bytes pass through from here on. */
     void startForwarding(Relaying r) {
-        state = new Forwarding(r.login(), r.backend(), r.server(), new MessageScanner(true), new MessageScanner(false));
+        state = new Forwarding(r.login(), r.backend(), r.server(), r.server().host(), new MessageScanner(true),
+                new MessageScanner(false));
         proxy.counters().established();
         loginTimeout.cancel(false);
         // From here on both sides read by themselves and stop only while the other side cannot take more
@@ -383,7 +401,7 @@ public final class ClientSession {
                         terminate();
                     }
                 }
-                case Relaying r -> {
+                case Relaying r when r.server().isLoggingIn() -> {
                     // let it finish logging in; it ends at its first idle moment
                 }
                 case Hidden h -> {
@@ -412,10 +430,6 @@ public final class ClientSession {
             }
         }
         fail(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
-    }
-
-    boolean draining() {
-        return drainRequested || proxy.draining();
     }
 
     // ---------------------------------------------------------------- ending
@@ -482,7 +496,7 @@ public final class ClientSession {
         }
         if (last instanceof Forwarding f) {
             log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
-                    clientAddress, f.login().logUser(), f.server().host() == null ? null : f.server().host().endpoint(),
+                    clientAddress, f.login().logUser(), f.host().endpoint(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,
                     reason);
         } else {

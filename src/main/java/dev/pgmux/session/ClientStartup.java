@@ -137,6 +137,7 @@ final class ClientStartup {
 
     private void log(String what) {
         ClientSession.log.debug("startup packet refused client={} error=\"{}\"", session.clientAddress(), what);
+        proxy.counters().rejected();
         done = true;
         session.close(what);
     }

@@ -20,9 +20,9 @@ sealed interface SessionState {
             implements SessionState {
     }
 
-    /** Relaying bytes both ways through an attached server. */
-    record Forwarding(Login login, BackendConfig backend, ServerConnection server, MessageScanner fromClient,
-                      MessageScanner fromServer) implements SessionState {
+    /** Relaying bytes both ways through an attached server, logged in at {@code host}. */
+    record Forwarding(Login login, BackendConfig backend, ServerConnection server, ServerConnection.Host host,
+                      MessageScanner fromClient, MessageScanner fromServer) implements SessionState {
     }
 
     /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
