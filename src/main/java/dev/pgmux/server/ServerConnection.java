@@ -3,10 +3,8 @@ package dev.pgmux.server;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.SslMode;
 import dev.pgmux.protocol.ProtocolException;
-import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket.SslRequest;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
-import dev.pgmux.protocol.backend.ParameterStatus;
 import dev.pgmux.protocol.frontend.Terminate;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,9 +18,9 @@ import dev.pgmux.server.ServerState.Connecting;
 import dev.pgmux.server.ServerState.LoggingIn;
 import dev.pgmux.server.ServerState.Ready;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -50,8 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
-    /** Cap for one message during login (PostgreSQL caps authentication tokens far lower). */
-    private static final int MAX_LOGIN_MESSAGE = 1 << 20;
 
     /** One host of the backend: its place in the list, its name and its resolved address. */
     public record Host(int index, BackendConfig.Endpoint endpoint, InetSocketAddress address) {
@@ -71,8 +67,6 @@ public final class ServerConnection {
     /** Bytes from the client sent during login, kept for the next host until the owner commits. */
     private ByteBuf replay;
     private boolean committed;
-    /** The ParameterStatus values the current host sent while logging in. */
-    private final Map<String, String> parameters = new HashMap<>();
 
     /**
      * @param hosts   the backend's hosts in the order to try them; an address of null is a host that did not resolve
@@ -98,12 +92,7 @@ public final class ServerConnection {
 
     /** The host connected to now, or null once closed. */
     public Host host() {
-        return switch (state) {
-            case Connecting c -> c.host();
-            case LoggingIn l -> l.host();
-            case Ready r -> r.host();
-            case Closed c -> null;
-        };
+        return state instanceof ServerState.Open o ? o.host() : null;
     }
 
     /** The host connected to last, even once closed (for log lines), or null if none was tried. */
@@ -114,18 +103,13 @@ public final class ServerConnection {
     /** Whether a host after the current one has an address, so a failure now could still be taken over. */
     public boolean laterHostAvailable() {
         Host current = host();
-        for (int i = current == null ? hosts.size() : current.index() + 1; i < hosts.size(); i++) {
-            if (hosts.get(i).address() != null) {
-                return true;
-            }
-        }
-        return false;
+        return current != null && hosts.stream().skip(current.index() + 1).anyMatch(h -> h.address() != null);
     }
 
     /** The client took part in this host's login: no moving on to another host from here on. */
     public void commit() {
         committed = true;
-        release(replay);
+        ReferenceCountUtil.release(replay);
         replay = null;
     }
 
@@ -156,9 +140,13 @@ public final class ServerConnection {
         }
     }
 
-    /** The ParameterStatus values of this login: name → value. */
+    /** The ParameterStatus values the server sent while logging in: name → value (empty before). */
     public Map<String, String> parameters() {
-        return parameters;
+        return switch (state) {
+            case LoggingIn l -> l.reader().parameters();
+            case Ready r -> r.parameters();
+            default -> Map.of();
+        };
     }
 
     /**
@@ -173,7 +161,7 @@ public final class ServerConnection {
             case Ready r -> r.sent();
             default -> throw new IllegalStateException("not logged in");
         };
-        return context.hosts().checkRole(host().endpoint(), backend, sent.parameters(), parameters);
+        return context.hosts().checkRole(host().endpoint(), backend, sent.parameters(), parameters());
     }
 
     /**
@@ -185,9 +173,9 @@ public final class ServerConnection {
             return;
         }
         commit();
-        state = new Ready(l.host(), l.channel(), l.sent());
+        state = new Ready(l.host(), l.channel(), l.sent(), l.reader().parameters());
         l.channel().config().setAutoRead(true);
-        ByteBuf rest = l.in().take();
+        ByteBuf rest = l.reader().rest();
         if (rest != null) {
             owner.onData(rest);
         }
@@ -244,31 +232,27 @@ public final class ServerConnection {
 
     /** Closes at once; the owner hears nothing more. */
     public void close(String reason) {
+        close(reason, false);
+    }
+
+    /** Closes once what was written is flushed (a client that left: its last messages count); as {@link #close}. */
+    public void closeAfterFlush(String reason) {
+        close(reason, true);
+    }
+
+    private void close(String reason, boolean flushFirst) {
         Channel ch = channel();
         owner = null;
         end(reason);
-        if (ch != null) {
+        if (ch != null && flushFirst) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else if (ch != null) {
             ch.close();
         }
     }
 
-    /** Closes once what was written is flushed (a client that left: its last messages still count); the owner hears nothing more. */
-    public void closeAfterFlush(String reason) {
-        Channel ch = channel();
-        owner = null;
-        end(reason);
-        if (ch != null) {
-            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
     private Channel channel() {
-        return switch (state) {
-            case Connecting c -> c.channel();
-            case LoggingIn l -> l.channel();
-            case Ready r -> r.channel();
-            case Closed c -> null;
-        };
+        return state instanceof ServerState.Open o ? o.channel() : null;
     }
 
     boolean isChannel(Channel ch) {
@@ -307,13 +291,12 @@ public final class ServerConnection {
             }
         }
         if (state instanceof LoggingIn l) {
-            l.in().release();
+            l.reader().release();
         }
         state = new Closed("next host");
         if (previous != null) {
             previous.close();
         }
-        parameters.clear();
     }
 
     private void open(Host host) {
@@ -376,13 +359,13 @@ public final class ServerConnection {
             case Connecting c -> c.answerTimer().cancel(false);
             case LoggingIn l -> {
                 l.answerTimer().cancel(false);
-                l.in().release();
+                l.reader().release();
             }
             default -> {
             }
         }
         state = new Closed(reason);
-        release(replay);
+        ReferenceCountUtil.release(replay);
         replay = null;
     }
 
@@ -447,7 +430,7 @@ public final class ServerConnection {
             ch.write(replay.retainedDuplicate());
         }
         ch.flush();
-        state = new LoggingIn(c.host(), ch, c.answerTimer(), sent, new Inbox());
+        state = new LoggingIn(c.host(), ch, c.answerTimer(), sent, new LoginReader());
         ch.read();
         owner.onLoginStarted();
     }
@@ -468,38 +451,18 @@ public final class ServerConnection {
     }
 
     private void onLoginBytes(LoggingIn l, ByteBuf bytes) {
-        l.in().add(bytes.alloc(), bytes);
+        l.reader().add(bytes.alloc(), bytes);
         try {
-            ByteBuf in;
-            while (state == l && (in = l.in().peek()) != null && in.readableBytes() >= 5) {
-                int length = in.getInt(in.readerIndex() + 1);
-                if (length < 4 || length > MAX_LOGIN_MESSAGE) {
-                    throw new ProtocolException(SqlState.PROTOCOL_VIOLATION, "invalid message length from backend");
-                }
-                if (in.readableBytes() < length + 1) {
-                    break;
-                }
-                if (in.getByte(in.readerIndex()) == ParameterStatus.TYPE) {
-                    noteParameter(in.slice(in.readerIndex(), length + 1));
-                }
-                owner.onLoginMessage(in.readRetainedSlice(length + 1));
+            ByteBuf frame;
+            while (state == l && (frame = l.reader().next()) != null) {
+                owner.onLoginMessage(frame);
             }
         } catch (ProtocolException e) {
             hostFailed(e.getMessage());
         } finally {
             if (state == l) {
-                l.in().compact();
+                l.reader().compact();
             }
-        }
-    }
-
-    /** Keeps a ParameterStatus value; a malformed one is passed on unread, for the client to judge, as before. */
-    private void noteParameter(ByteBuf frame) {
-        try {
-            ParameterStatus p = ParameterStatus.decode(frame);
-            parameters.put(p.name(), p.value());
-        } catch (ProtocolException e) {
-            log.debug("malformed ParameterStatus from backend {} error={}", logContext, e.getMessage());
         }
     }
 
@@ -538,12 +501,6 @@ public final class ServerConnection {
             hostFailed(rootMessage(cause));
         } else {
             channel().close();
-        }
-    }
-
-    private static void release(ByteBuf buf) {
-        if (buf != null && buf.refCnt() > 0) {
-            buf.release();
         }
     }
 

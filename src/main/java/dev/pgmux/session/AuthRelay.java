@@ -86,6 +86,8 @@ final class AuthRelay {
     private boolean authRequestSeen;
     private boolean errorSeen;
     private int lastAuthCode = -1;
+    /** When the client last sent bytes (for the hidden users' timing), or 0. */
+    private long clientSpokeNanos;
 
     /**
      * @param startup the client's startup message
@@ -115,6 +117,18 @@ final class AuthRelay {
     /** Whether the client was sent the server's error. */
     boolean errorRelayed() {
         return errorSeen;
+    }
+
+    /** The client sent bytes at this time (System.nanoTime()). */
+    void clientSpoke(long nanos) {
+        clientSpokeNanos = nanos;
+    }
+
+    /** When the client last sent bytes, or 0 if not since the last call. */
+    long takeClientSpoke() {
+        long t = clientSpokeNanos;
+        clientSpokeNanos = 0;
+        return t;
     }
 
     /** The code of the last authentication request relayed (10 SASL, 11 SASL continue, ...), or -1. */

@@ -69,8 +69,6 @@ public final class ClientSession {
     private boolean drainRequested;
     private long bytesFromClient;
     private long bytesFromServer;
-    /** When the client last sent bytes during a relayed login (for the hidden users' timing), or 0. */
-    private long clientSpokeNanos;
 
     ClientSession(ProxyContext proxy, Channel client) {
         this.proxy = proxy;
@@ -98,7 +96,7 @@ public final class ClientSession {
             case Startup s -> s.startup().onBytes(in);
             case Routing r -> r.pending().add(client.alloc(), in);
             case Relaying r -> {
-                clientSpokeNanos = System.nanoTime();
+                r.relay().clientSpoke(System.nanoTime());
                 bytesFromClient += in.readableBytes();
                 proxy.counters().fromClient(in.readableBytes());
                 r.server().sendDuringLogin(in);
@@ -179,12 +177,8 @@ public final class ClientSession {
             default -> {
             }
         }
-        // What the client sent last still reaches the server before the close.
-        switch (state) {
-            case Relaying r -> r.server().closeAfterFlush("client closed");
-            case Forwarding f -> f.server().closeAfterFlush("client closed");
-            default -> {
-            }
+        if (state instanceof SessionState.WithServer w) {
+            w.server().closeAfterFlush("client closed"); // what the client sent last still reaches the server
         }
         finish("client closed");
     }
@@ -377,12 +371,6 @@ public final class ClientSession {
         return state;
     }
 
-    long takeClientSpokeNanos() {
-        long t = clientSpokeNanos;
-        clientSpokeNanos = 0;
-        return t;
-    }
-
     /** No request in flight, outside a transaction, and both streams between two messages. */
     private boolean idle() {
         return state instanceof Forwarding f && f.fromClient().atBoundary() && f.fromServer().atBoundary()
@@ -480,8 +468,7 @@ public final class ClientSession {
         switch (last) {
             case Startup s -> s.startup().release();
             case Routing r -> r.pending().release();
-            case Relaying r -> r.server().close(reason);
-            case Forwarding f -> f.server().close(reason);
+            case SessionState.WithServer w -> w.server().close(reason);
             case Hidden h -> h.exchange().release();
             case Closed c -> {
                 return;
@@ -512,10 +499,7 @@ public final class ClientSession {
     /** The client's user name for logs (escaped), or null before its startup message. */
     String logUser() {
         return switch (state) {
-            case Routing r -> r.login().logUser();
-            case Relaying r -> r.login().logUser();
-            case Forwarding f -> f.login().logUser();
-            case Hidden h -> h.login().logUser();
+            case SessionState.LoggedIn l -> l.login().logUser();
             case Startup s -> s.startup().logUser();
             case Closed c -> null;
         };

@@ -20,7 +20,7 @@ final class RelayedLogin {
     static void onServerMessage(ClientSession session, ProxyContext proxy, Channel client, SessionState.Relaying r,
                                 ByteBuf frame) {
         byte type = frame.getByte(frame.readerIndex());
-        proxy.loginTiming().onServerMessage(type, r.relay(), r.login().startNanos(), session.takeClientSpokeNanos());
+        proxy.loginTiming().onServerMessage(type, r.relay(), r.login().startNanos(), r.relay().takeClientSpoke());
         List<AuthRelay.Decision> decisions = r.relay().onMessage(frame, r.server().laterHostAvailable(), client.alloc());
         for (AuthRelay.Decision d : decisions) {
             if (session.state() != r) {

@@ -7,26 +7,36 @@ import dev.pgmux.server.ServerConnection;
 /** The life of a {@link ClientSession}; each state holds exactly the data valid in it. */
 sealed interface SessionState {
 
+    /** A state after the startup message: the client's login is known. */
+    sealed interface LoggedIn extends SessionState {
+        Login login();
+    }
+
+    /** A state with a server connection. */
+    sealed interface WithServer extends LoggedIn {
+        ServerConnection server();
+    }
+
     /** Reading startup packets (see {@link ClientStartup}). */
     record Startup(ClientStartup startup) implements SessionState {
     }
 
     /** Waiting for the router; {@code pending} holds what the client sent after its startup message. */
-    record Routing(Login login, Inbox pending) implements SessionState {
+    record Routing(Login login, Inbox pending) implements LoggedIn {
     }
 
     /** A server connection logs in; the client's authentication is relayed through {@code relay}. */
     record Relaying(Login login, BackendConfig backend, ServerConnection server, AuthRelay relay)
-            implements SessionState {
+            implements WithServer {
     }
 
     /** Relaying bytes both ways through an attached server, logged in at {@code host}. */
     record Forwarding(Login login, BackendConfig backend, ServerConnection server, ServerConnection.Host host,
-                      MessageScanner fromClient, MessageScanner fromServer) implements SessionState {
+                      MessageScanner fromClient, MessageScanner fromServer) implements WithServer {
     }
 
     /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */
-    record Hidden(Login login, HiddenLogin exchange) implements SessionState {
+    record Hidden(Login login, HiddenLogin exchange) implements LoggedIn {
     }
 
     record Closed(String reason) implements SessionState {
