@@ -159,7 +159,15 @@ class HiddenUsersIT {
                 saslInitial("SCRAM-SHA-256", "n,a=bob,n=,r=x"),
                 saslInitial("SCRAM-SHA-256", "n,,m=ext,n=,r=x"),
                 saslInitial("SCRAM-SHA-256", "n,,x=1,r=x"),
-                saslInitial("SCRAM-SHA-256", "n,,n=,q=x"));
+                saslInitial("SCRAM-SHA-256", "n,,n=,q=x"),
+                saslInitial("SCRAM-SHA-256", "\u00e9,,n=,r=x"),                // a flag that is not ASCII
+                saslInitial("SCRAM-SHA-256", "n,,n=,r=a b"),                   // a space in the nonce
+                saslInitial("SCRAM-SHA-256", ""),                              // an empty message
+                saslInitial("SCRAM-SHA-256", "n,,n=\0,r=x"),                   // a NUL inside
+                saslInitial("SCRAM-SHA-256", -1, ""),                          // no initial response, then ""
+                saslInitial("SCRAM-SHA-256", 5, "n,,n=,r=x"),                  // bytes after the response
+                saslInitial("SCRAM-SHA-256", 99, "n,,n=,r=x"),                 // fewer bytes than announced
+                frame('p', "SCRAM-SHA-256".getBytes(StandardCharsets.UTF_8))); // no end to the mechanism
         for (byte[] bytes : firsts) {
             assertThat(afterBroken(proxy.port(), bytes, s -> s)).as(new String(bytes, StandardCharsets.ISO_8859_1))
                     .isEqualTo(afterBroken(pg.port(), bytes, s -> s));
@@ -170,20 +178,27 @@ class HiddenUsersIT {
                 sf -> finalMessage(sf).replace(",p=", "x,p="),                          // nonce does not match
                 sf -> finalMessage(sf).replace("c=biws", "c=eSws"),                     // another binding flag
                 sf -> finalMessage(sf).substring(0, finalMessage(sf).indexOf(",p=")) + ",p=AAAA", // a short proof
-                sf -> "r=" + sf.substring(2, sf.indexOf(',')));                         // no c=
+                sf -> "r=" + sf.substring(2, sf.indexOf(',')),                          // no c=
+                sf -> finalMessage(sf) + ",",                                           // a comma at the end: 28P01
+                sf -> finalMessage(sf) + ",x=1",                                        // garbage at the end
+                sf -> finalMessage(sf).replace("A=", "A\n"));                           // whitespace in the proof
         for (UnaryOperator<String> fin : finals) {
             assertThat(afterBroken(proxy.port(), ok, fin)).isEqualTo(afterBroken(pg.port(), ok, fin));
         }
     }
 
     static byte[] saslInitial(String mechanism, String data) throws Exception {
+        return saslInitial(mechanism, data.getBytes(StandardCharsets.UTF_8).length, data);
+    }
+
+    /** A SASLInitialResponse whose length field says {@code length}, whatever the data. */
+    static byte[] saslInitial(String mechanism, int length, String data) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         DataOutputStream d = new DataOutputStream(body);
         d.write(mechanism.getBytes(StandardCharsets.UTF_8));
         d.writeByte(0);
-        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
-        d.writeInt(bytes.length);
-        d.write(bytes);
+        d.writeInt(length);
+        d.write(data.getBytes(StandardCharsets.UTF_8));
         return frame('p', body.toByteArray());
     }
 

@@ -17,12 +17,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pgmux}: runs the proxy from a YAML file, {@code PGMUX_*} environment variables and flags (each
- * overriding the one before); {@code pgmux check} validates the same; {@code pgmux demo} shows it working.
+ * overriding the one before); {@code pgmux check} validates the same; {@code pgmux demo} shows it working;
+ * {@code pgmux passwd} prints a user's auth-file line with a SCRAM verifier.
  */
 @Command(name = "pgmux", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A PostgreSQL routing proxy: routes each client connection to a backend server by user name.",
         sortOptions = false, subcommands = {CheckCommand.class, DemoCommand.class, AotTrainCommand.class,
-            InitRoutingTableCommand.class},
+            InitRoutingTableCommand.class, PasswdCommand.class},
         footer = {"", "Signals: SIGHUP reloads the config file (it is also reloaded when it changes); SIGTERM or"
                 + " SIGINT shut down gracefully, a second one at once."})
 public final class Main implements Callable<Integer> {

@@ -1,2 +1,5 @@
-/** The {@code pgmux} command line: flags, the {@code check} command, signals, reloads and logging setup. */
+/**
+ * The {@code pgmux} command line: flags, the {@code check}, {@code init-routing-table} and {@code passwd} commands,
+ * signals, reloads and logging setup.
+ */
 package dev.pgmux.cli;

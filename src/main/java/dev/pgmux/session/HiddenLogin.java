@@ -1,9 +1,12 @@
 package dev.pgmux.session;
 
+import dev.pgmux.auth.ScramServer;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
+import dev.pgmux.protocol.backend.AuthenticationSASL;
+import dev.pgmux.protocol.backend.AuthenticationSASLContinue;
 import dev.pgmux.protocol.backend.NegotiateProtocolVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -16,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The login a user without a route gets when unknown users are hidden: the SCRAM exchange PostgreSQL holds with a
- * user it does not know ({@link MockScram}), each answer sent after about as long as real logins take at that step,
- * ending in 28P01. The client cannot tell a user without a route from a wrong password, by bytes or by timing.
+ * user it does not know ({@link ScramServer#mock}), each answer sent after about as long as real logins take at that
+ * step, ending in 28P01. The client cannot tell a user without a route from a wrong password, by bytes or by timing.
  */
 final class HiddenLogin {
     private static final Logger log = LoggerFactory.getLogger(HiddenLogin.class);
@@ -27,7 +30,7 @@ final class HiddenLogin {
     private final ClientSession session;
     private final Channel client;
     private final LoginTiming timing;
-    private final MockScram scram;
+    private final ScramServer scram;
     private final StartupMessage startup;
     /** Client bytes not yet taken. */
     private ByteBuf in;
@@ -41,7 +44,8 @@ final class HiddenLogin {
         this.startup = startup;
         this.client = client;
         this.timing = timing;
-        this.scram = new MockScram(timing.mockSecret(), startup.user());
+        // SCRAM-SHA-256 only, as before: the hidden login never sees the client's TLS channel binding
+        this.scram = ScramServer.mock(startup.user(), timing.mockSecret(), null);
     }
 
     /**
@@ -60,7 +64,7 @@ final class HiddenLogin {
         // A real login connects to a server first: answer after about as long, so that timing tells nothing.
         answerPending = true;
         afterDelay(timing.loginLatency(), spentNanos, () -> {
-            client.write(scram.start(client.alloc()));
+            client.write(new AuthenticationSASL(scram.mechanisms()).encode(client.alloc()));
             answerSent();
         });
     }
@@ -96,18 +100,20 @@ final class HiddenLogin {
                 }
                 ByteBuf body = in.retainedSlice(in.readerIndex() + 5, length - 4);
                 in.skipBytes(length + 1);
-                MockScram.Step step;
+                ScramServer.Step step;
                 try {
                     step = scram.onMessage(body);
                 } finally {
                     body.release();
                 }
                 switch (step) {
-                    case MockScram.Answer a -> afterStep(() -> {
-                        client.write(a.encode(client.alloc()));
+                    case ScramServer.Continue c -> afterStep(() -> {
+                        client.write(new AuthenticationSASLContinue(c.serverFirstMessage()).encode(client.alloc()));
                         answerSent();
                     });
-                    case MockScram.Failure f -> afterStep(() -> failPassword(f.error()));
+                    case ScramServer.Failure f -> afterStep(() -> failPassword(f.error()));
+                    // a mock exchange never succeeds
+                    case ScramServer.Done d -> afterStep(() -> failPassword(scram.passwordFailed()));
                 }
             }
         } finally {

@@ -1,0 +1,42 @@
+package dev.pgmux.auth;
+
+import java.util.Arrays;
+
+/**
+ * A password kept as it is (an auth file may hold one, as PgBouncer's may). It never prints: {@link #toString()}
+ * says only what it is.
+ */
+public record PlainPassword(char[] password) implements Credential {
+
+    public PlainPassword {
+        if (password.length == 0) {
+            throw new IllegalArgumentException("empty password"); // PostgreSQL refuses them too
+        }
+        password = password.clone();
+    }
+
+    @Override
+    public char[] password() {
+        return password.clone();
+    }
+
+    /** A SCRAM verifier for this password, with a random salt and PostgreSQL's default iteration count. */
+    public ScramVerifier toScramVerifier() {
+        return ScramVerifier.generate(password);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PlainPassword p && Arrays.equals(password, p.password);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(password);
+    }
+
+    @Override
+    public String toString() {
+        return "PlainPassword[***]";
+    }
+}
