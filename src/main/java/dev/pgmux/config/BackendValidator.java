@@ -16,9 +16,12 @@ import java.util.function.Function;
  */
 final class BackendValidator {
     private final Checks checks;
+    private final boolean authFile;
 
-    BackendValidator(Checks checks) {
+    /** @param authFile whether the config has an {@code auth_file}, where proxy routes find clients' credentials */
+    BackendValidator(Checks checks, boolean authFile) {
         this.checks = checks;
+        this.authFile = authFile;
     }
 
     /** A map of user name to route ({@code routes:}); routes with errors are left out. */
@@ -63,9 +66,10 @@ final class BackendValidator {
 
     /** A proxy route with nothing to check clients' passwords against would refuse every login. */
     private void clientsCanLogIn(Key key, AuthMode auth, String clientCredential) {
-        if (auth == AuthMode.PROXY && clientCredential == null) {
+        if (auth == AuthMode.PROXY && clientCredential == null && !authFile) {
             checks.error(key.child("auth"), "proxy: pgmux authenticates clients, but there is nothing to check their"
-                    + " passwords against: give client_password (`./pgmux passwd USER` makes one)");
+                    + " passwords against: give client_password (`./pgmux passwd USER` makes one) or a top-level"
+                    + " auth_file");
         }
     }
 
