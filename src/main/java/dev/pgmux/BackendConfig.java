@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Where a routed connection goes and how its startup message is rewritten.
@@ -27,10 +28,28 @@ import java.util.Objects;
  *                           trust store
  * @param targetSessionAttrs which hosts are acceptable; default {@link TargetSessionAttrs#ANY}
  * @param loadBalanceHosts   the order in which hosts are tried; default {@link LoadBalanceHosts#DISABLE}
+ * @param auth               who authenticates the client; default {@link AuthMode#PASSTHROUGH} (the backend)
+ * @param clientCredential   with {@link AuthMode#PROXY}: what clients of this route authenticate against, a SCRAM
+ *                           verifier {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>} or an MD5
+ *                           hash {@code md5} + 32 hex digits, as PostgreSQL stores them in
+ *                           {@code pg_authid.rolpassword}; never a plain password. Null: none on the route (the
+ *                           auth file's, if any)
+ * @param password           with {@link AuthMode#PROXY}: the password pgmux logs in to the backend with, or null for
+ *                           none
  */
 public record BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
                             SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
-                            LoadBalanceHosts loadBalanceHosts) {
+                            LoadBalanceHosts loadBalanceHosts, AuthMode auth, String clientCredential,
+                            Secret password) {
+
+    /**
+     * The form of a SCRAM-SHA-256 verifier as PostgreSQL stores it (RFC 5803); only the form: the values are read
+     * where they are used.
+     */
+    private static final Pattern SCRAM_VERIFIER = Pattern.compile(
+            "SCRAM-SHA-256\\$[1-9][0-9]{0,9}:[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}");
+    /** PostgreSQL's test for an MD5 hash ({@code get_password_type}): lower-case hex digits only. */
+    private static final Pattern MD5_HASH = Pattern.compile("md5[0-9a-f]{32}");
 
     /** One host of a backend. */
     public record Endpoint(String host, int port) {
@@ -109,6 +128,45 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
         targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
+        auth = auth == null ? AuthMode.PASSTHROUGH : auth;
+        if (clientCredential != null) {
+            checkClientCredential(clientCredential);
+        }
+        if (auth == AuthMode.PASSTHROUGH && (clientCredential != null || password != null)) {
+            throw new IllegalArgumentException("a client credential or backend password needs auth proxy: with"
+                    + " auth passthrough the backend authenticates the client");
+        }
+    }
+
+    /** A backend that relays authentication, as before pgmux could authenticate clients itself. */
+    public BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
+                         SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                         LoadBalanceHosts loadBalanceHosts) {
+        this(hosts, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, null,
+                null, null);
+    }
+
+    /**
+     * Refuses what is not a SCRAM-SHA-256 verifier or an MD5 hash, without repeating it: it may be a password.
+     */
+    private static void checkClientCredential(String credential) {
+        if (SCRAM_VERIFIER.matcher(credential).matches()) {
+            try {
+                Integer.parseInt(credential, "SCRAM-SHA-256$".length(), credential.indexOf(':'), 10);
+                return;
+            } catch (NumberFormatException e) {
+                // an iteration count beyond an int: malformed, below
+            }
+        } else if (MD5_HASH.matcher(credential).matches()) {
+            return;
+        }
+        if (credential.startsWith("SCRAM-SHA-256$")) {
+            throw new IllegalArgumentException("malformed SCRAM-SHA-256 verifier: expected"
+                    + " SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> (base64), as `./pgmux passwd USER`"
+                    + " makes it and pg_authid.rolpassword holds it");
+        }
+        throw new IllegalArgumentException("plain passwords are refused in the configuration; use"
+                + " `./pgmux passwd USER` to make a verifier");
     }
 
     /** A backend on one host, any role, as in the first releases. */
@@ -138,7 +196,8 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
 
     public Builder toBuilder() {
         Builder b = new Builder().user(user).database(database).sslMode(sslMode).sslRootCert(sslRootCert)
-                .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts);
+                .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts).auth(auth)
+                .clientCredential(clientCredential).password(password);
         b.hosts.addAll(hosts);
         b.parameters.putAll(parameters);
         return b;
@@ -156,6 +215,15 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         return sb.toString();
     }
 
+    /** As a record prints itself, but with no credential: the client credential as {@code ***}. */
+    @Override
+    public String toString() {
+        return "BackendConfig[hosts=" + hosts + ", user=" + user + ", database=" + database + ", parameters="
+                + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert + ", targetSessionAttrs="
+                + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth=" + auth
+                + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password + "]";
+    }
+
     /**
      * Builds a {@link BackendConfig}. Give the host with {@link #host}/{@link #port}, or several with
      * {@link #addHost} or {@link #hosts}.
@@ -171,6 +239,9 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         private Path sslRootCert;
         private TargetSessionAttrs targetSessionAttrs = TargetSessionAttrs.ANY;
         private LoadBalanceHosts loadBalanceHosts = LoadBalanceHosts.DISABLE;
+        private AuthMode auth = AuthMode.PASSTHROUGH;
+        private String clientCredential;
+        private Secret password;
 
         /**
          * The host (with {@link #port}); with {@link #addHost} too, it comes first. As in libpq, a comma-separated
@@ -235,6 +306,23 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             return this;
         }
 
+        public Builder auth(AuthMode auth) {
+            this.auth = auth;
+            return this;
+        }
+
+        /** A SCRAM-SHA-256 verifier or an MD5 hash for clients of an {@link AuthMode#PROXY} route. */
+        public Builder clientCredential(String clientCredential) {
+            this.clientCredential = clientCredential;
+            return this;
+        }
+
+        /** The password for the backend, for an {@link AuthMode#PROXY} route. */
+        public Builder password(Secret password) {
+            this.password = password;
+            return this;
+        }
+
         public BackendConfig build() {
             List<Endpoint> all = new ArrayList<>();
             if (host != null || hosts.isEmpty()) {
@@ -249,7 +337,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             }
             all.addAll(hosts);
             return new BackendConfig(all, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs,
-                    loadBalanceHosts);
+                    loadBalanceHosts, auth, clientCredential, password);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.pgmux;
 
+import dev.pgmux.auth.AuthFile;
 import dev.pgmux.session.ClientHandler;
 import dev.pgmux.session.ProxyContext;
 import dev.pgmux.session.ClientSession;
@@ -12,6 +13,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -50,6 +52,8 @@ public final class ProxyServer implements AutoCloseable {
     private RoleCheck roleCheck;
     private Cluster cluster;
     private boolean hideUnknownUsers;
+    /** Read by sessions on their event loops; replaced whole on reload. */
+    private volatile AuthFile authFile;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
 
@@ -109,6 +113,25 @@ public final class ProxyServer implements AutoCloseable {
     public ProxyServer withHiddenUnknownUsers(boolean hide) {
         this.hideUnknownUsers = hide;
         return this;
+    }
+
+    /**
+     * The users and passwords (or verifiers) of a PgBouncer-style auth file, for routes with {@link AuthMode#PROXY}
+     * whose clients pgmux authenticates itself (null: none).
+     */
+    public ProxyServer withAuthFile(AuthFile authFile) {
+        this.authFile = authFile;
+        return this;
+    }
+
+    /**
+     * Reads a PgBouncer-style auth file now (see {@link AuthFile}); {@link #authFile(AuthFile)} replaces it later.
+     *
+     * @throws IOException              if it cannot be read
+     * @throws IllegalArgumentException if it is not in the format (the message names the line)
+     */
+    public ProxyServer withAuthFile(Path file) throws IOException {
+        return withAuthFile(AuthFile.read(file));
     }
 
     /** Event loop threads for client and backend connections (default: one per CPU). */
@@ -279,6 +302,20 @@ public final class ProxyServer implements AutoCloseable {
         if (context != null) {
             context.roleCheck(roleCheck);
         }
+    }
+
+    /** Replaces the auth file for new logins (null: none), as a config reload does. */
+    public void authFile(AuthFile authFile) {
+        this.authFile = authFile;
+    }
+
+    /**
+     * The auth file in effect, or null: what a login to a {@link AuthMode#PROXY} route checks the client against
+     * when the route has no {@link BackendConfig#clientCredential()}. Ask it at each login rather than keep it: a
+     * reload replaces it. Never blocks; callable from any thread.
+     */
+    public AuthFile authFile() {
+        return authFile;
     }
 
     /** Replaces the client TLS settings for new connections (null: no TLS). */

@@ -8,6 +8,7 @@ import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -16,10 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the configuration into a running proxy, on SIGHUP or when the file changes. New routes, routers,
- * limits and TLS settings apply to new connections; running sessions keep their backend. A config that does not
- * validate, whose routers do not start, or whose TLS files do not load, changes nothing. Runs on its own thread,
- * never on an event loop.
+ * Reloads the configuration into a running proxy, on SIGHUP or when the file (or its {@code auth_file}) changes.
+ * New routes, routers, limits, TLS settings and the auth file apply to new connections; running sessions keep
+ * their backend. Every reload reads the auth file again. A config that does not validate, whose routers do not
+ * start, or whose TLS files do not load, changes nothing. Runs on its own thread, never on an event loop.
  */
 final class ConfigReloader {
     private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
@@ -31,6 +32,8 @@ final class ConfigReloader {
     /** The file's content as last read (applied or refused), so that a mere touch does not reload. */
     private String lastText;
     private String fileStamp;
+    /** The running auth file's modification time and size, or "" for none. */
+    private String authFileStamp;
 
     ConfigReloader(ConfigSource source, ServerConfig running, String runningText, ProxyServer proxy,
                    LiveRouter routers) {
@@ -42,6 +45,8 @@ final class ConfigReloader {
         // Unknown: the first poll reads the file and compares it with runningText, so that a change made
         // while pgmux was starting is not missed.
         this.fileStamp = "";
+        // Known: read with the running config just now.
+        this.authFileStamp = authFileStamp();
     }
 
     /** The config in effect; cheap, for every /readyz probe. */
@@ -49,13 +54,19 @@ final class ConfigReloader {
         return running;
     }
 
-    /** Checks the file's modification time and size; reloads if they and the content changed. */
+    /**
+     * Checks the modification time and size of the file and of the auth file; reloads if the file's content
+     * changed, or the auth file's time or size.
+     */
     synchronized void pollFile() {
         String now = stamp();
-        if (now.equals(fileStamp)) {
+        String authNow = authFileStamp();
+        boolean authFileChanged = !authNow.equals(authFileStamp);
+        if (now.equals(fileStamp) && !authFileChanged) {
             return;
         }
         fileStamp = now;
+        authFileStamp = authNow;
         String text;
         try {
             text = source.readFile();
@@ -65,6 +76,8 @@ final class ConfigReloader {
         }
         if (!Objects.equals(text, lastText)) {
             apply("file change", text);
+        } else if (authFileChanged) {
+            apply("auth_file change", text);
         }
     }
 
@@ -117,6 +130,7 @@ final class ConfigReloader {
         }
         proxy.roleCheck(next.roleCheck());
         proxy.hideUnknownUsers(next.hideUnknownUsers());
+        proxy.authFile(next.authFile());
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {
@@ -136,6 +150,7 @@ final class ConfigReloader {
             log.warn("config reload: {} changed but applies only at start: restart pgmux to use it", key);
         }
         running = next.withStartOnlySettingsOf(running);
+        authFileStamp = authFileStamp();
         log.info("config reloaded: {} trigger={}{}{}{}", diff.summary(), trigger, names(" added", diff.routesAdded()),
                 names(" removed", diff.routesRemoved()), names(" changed", diff.routesChanged()));
     }
@@ -170,11 +185,16 @@ final class ConfigReloader {
     }
 
     private String stamp() {
-        if (source.file() == null) {
-            return "";
-        }
+        return source.file() == null ? "" : stamp(source.file());
+    }
+
+    private String authFileStamp() {
+        return running.authFile() == null ? "" : stamp(running.authFile().path());
+    }
+
+    private static String stamp(Path file) {
         try {
-            return Files.getLastModifiedTime(source.file()) + "/" + Files.size(source.file());
+            return Files.getLastModifiedTime(file) + "/" + Files.size(file);
         } catch (IOException e) {
             return "missing";
         }

@@ -65,7 +65,7 @@ final class ServerProcess {
         }
         proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
                 .withRoleCheck(config.roleCheck()).withCluster(config.cluster())
-                .withHiddenUnknownUsers(config.hideUnknownUsers());
+                .withHiddenUnknownUsers(config.hideUnknownUsers()).withAuthFile(config.authFile());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }

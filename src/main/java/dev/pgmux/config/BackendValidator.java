@@ -1,5 +1,6 @@
 package dev.pgmux.config;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.routing.BackendTemplate;
@@ -11,12 +12,16 @@ import java.util.function.Function;
 /**
  * Routes ({@code routes:}, {@code default_route:}, a static router's) and pattern rules' backends: each is read by
  * {@link BackendSpec}, the one reader of backends, and each of its problems becomes an error of the key it names.
+ * Being in the config file, they may name a backend password ({@code password_env}, {@code password_file}).
  */
 final class BackendValidator {
     private final Checks checks;
+    private final boolean authFile;
 
-    BackendValidator(Checks checks) {
+    /** @param authFile whether the config has an {@code auth_file}, where proxy routes find clients' credentials */
+    BackendValidator(Checks checks, boolean authFile) {
         this.checks = checks;
+        this.authFile = authFile;
     }
 
     /** A map of user name to route ({@code routes:}); routes with errors are left out. */
@@ -43,15 +48,35 @@ final class BackendValidator {
             checks.error(key, "empty route: give host: and port:, or HOST:PORT");
             return null;
         }
-        return report(key, raw.parse(files(key)));
+        BackendConfig backend = report(key, raw.parse(files(key), checks.environment()));
+        if (backend != null) {
+            clientsCanLogIn(key, backend.auth(), backend.clientCredential());
+        }
+        return backend;
     }
 
     /** A pattern rule's backend, placeholders not yet filled in; null after an error. */
     BackendTemplate template(Key key, BackendSpec raw) {
-        return report(key, raw.parseTemplate(files(key)));
+        BackendTemplate template = report(key, raw.parseTemplate(files(key), checks.environment()));
+        if (template != null) {
+            clientsCanLogIn(key, template.auth(), template.clientCredential());
+        }
+        return template;
     }
 
-    /** {@code sslrootcert} as a readable file, relative to the config file's directory when it is from the file. */
+    /** A proxy route with nothing to check clients' passwords against would refuse every login. */
+    private void clientsCanLogIn(Key key, AuthMode auth, String clientCredential) {
+        if (auth == AuthMode.PROXY && clientCredential == null && !authFile) {
+            checks.error(key.child("auth"), "proxy: pgmux authenticates clients, but there is nothing to check their"
+                    + " passwords against: give client_password (`./pgmux passwd USER` makes one) or a top-level"
+                    + " auth_file");
+        }
+    }
+
+    /**
+     * {@code sslrootcert} or {@code password_file} as a readable file, relative to the config file's directory when
+     * it is from the file.
+     */
     private Function<String, Path> files(Key key) {
         return name -> checks.readable(key.child("sslrootcert"), name);
     }

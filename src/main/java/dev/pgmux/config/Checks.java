@@ -55,6 +55,11 @@ final class Checks {
         return environment.get(name);
     }
 
+    /** The process environment, for readers that name variables themselves ({@code password_env}). */
+    Map<String, String> environment() {
+        return environment;
+    }
+
     void error(Key key, String message) {
         Origins.Origin origin = origins.of(key.pointer());
         errors.add(new Located(new ConfigError(origin.toString(), key.dotted(), message),

@@ -21,7 +21,8 @@ import java.util.Objects;
  * @param needRestart         keys that changed but apply only at start ({@code listen}, {@code admin_listen},
  *                            {@code threads}, {@code cluster.instance_id})
  * @param otherChanged        other keys that changed and apply to new connections ({@code role_check},
- *                            {@code cluster.peers}, {@code hide_unknown_users})
+ *                            {@code cluster.peers}, {@code hide_unknown_users}, {@code auth_file}: its name, or
+ *                            its users and passwords)
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
                          boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
@@ -64,6 +65,9 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         }
         if (old.hideUnknownUsers() != now.hideUnknownUsers()) {
             other.add("hide_unknown_users");
+        }
+        if (!Objects.equals(old.authFile(), now.authFile())) {
+            other.add("auth_file");
         }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),

@@ -5,6 +5,7 @@ import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.TlsConfig;
+import dev.pgmux.auth.AuthFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,15 +30,25 @@ import java.util.Map;
  * @param cluster      this instance's id and its peers, or null for a single instance
  * @param hideUnknownUsers answer users without a route with a failing password exchange, as PostgreSQL answers
  *                     unknown users, instead of "no route"
+ * @param authFile     the users and passwords of {@code auth_file} (PgBouncer's format), as read with this config,
+ *                     for routes with {@code auth: proxy}; null for none
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
-                           RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers) {
+                           RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile) {
 
     /** A config without a role check or cluster. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                         Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router) {
         this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, null, null, false);
+    }
+
+    /** A config without an auth file. */
+    public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
+                        Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
+                        RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers) {
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
+                hideUnknownUsers, null);
     }
 
     public ServerConfig {
@@ -100,7 +111,7 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
                 defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
-                hideUnknownUsers);
+                hideUnknownUsers, authFile);
     }
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */

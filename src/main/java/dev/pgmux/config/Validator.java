@@ -4,7 +4,10 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
 import dev.pgmux.RoleCheck;
+import dev.pgmux.auth.AuthFile;
+import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.tls.ServerTls;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,9 +30,9 @@ final class Validator {
     private final BackendValidator backends;
     private final RouterValidator routers;
 
-    private Validator(Checks checks) {
+    private Validator(Checks checks, boolean authFile) {
         this.checks = checks;
-        this.backends = new BackendValidator(checks);
+        this.backends = new BackendValidator(checks, authFile);
         this.routers = new RouterValidator(checks, backends);
     }
 
@@ -40,7 +43,7 @@ final class Validator {
     static ServerConfig validate(RawConfig raw, Origins origins, Path baseDir, Map<String, String> environment)
             throws ConfigException {
         Checks checks = new Checks(origins, baseDir, environment);
-        ServerConfig config = new Validator(checks).config(raw);
+        ServerConfig config = new Validator(checks, given(raw.authFile())).config(raw);
         checks.throwIfAny();
         return config;
     }
@@ -70,8 +73,36 @@ final class Validator {
         }
         RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
         Cluster cluster = raw.cluster() == null ? null : cluster(Key.of("cluster"), raw.cluster());
+        AuthFile authFile = given(raw.authFile()) ? authFile(Key.of("auth_file"), raw.authFile()) : null;
+        // Read so that PgBouncer's names get a clear answer rather than "unknown key".
+        if (given(raw.authUser())) {
+            checks.error(Key.of("auth_user"), BackendSpec.AUTH_QUERY_UNSUPPORTED);
+        }
+        if (given(raw.authQuery())) {
+            checks.error(Key.of("auth_query"), BackendSpec.AUTH_QUERY_UNSUPPORTED);
+        }
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
-                cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()));
+                cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile);
+    }
+
+    private static boolean given(String text) {
+        return text != null && !text.isBlank();
+    }
+
+    /** The auth file, read now: a reload reads it again, so that a changed file is a changed config. */
+    private AuthFile authFile(Key key, String name) {
+        Path file = checks.readableFile(key, name);
+        if (file == null) {
+            return null;
+        }
+        try {
+            return AuthFile.read(file);
+        } catch (IOException e) {
+            checks.error(key, "cannot read " + file + ": " + e.getClass().getSimpleName());
+        } catch (IllegalArgumentException e) {
+            checks.error(key, file + " " + e.getMessage());
+        }
+        return null;
     }
 
     private Cluster cluster(Key key, RawConfig.Cluster raw) {

@@ -1,9 +1,11 @@
 package dev.pgmux.routing;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.TcpPort;
@@ -13,6 +15,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -26,7 +29,8 @@ import java.util.stream.Collectors;
  * <p><b>Blank values.</b> A key that is absent, null or blank (empty, or only white space) is not set, and means
  * what leaving it out means: {@code user} and {@code database} keep the client's, {@code port} is 5432,
  * {@code sslmode} disable, {@code sslrootcert} the JDK's trust store, {@code target_session_attrs} any,
- * {@code load_balance_hosts} disable; an empty {@code hosts} list is not set either. Why not an error: libpq
+ * {@code load_balance_hosts} disable, {@code auth} passthrough, {@code client_password}, {@code password_env} and
+ * {@code password_file} none; an empty {@code hosts} list is not set either. Why not an error: libpq
  * reads its connection parameters the same way (an empty value is the default), a pattern group that took no part
  * fills in nothing, and JSON encoders write {@code ""} for a string never set, so refusing one source's blank
  * would fail another source's routes. What a refusal would catch, a templated file whose variable came out
@@ -34,6 +38,12 @@ import java.util.stream.Collectors;
  * its right to the database. The host alone must be given: there is no backend without one. A startup
  * parameter's value is sent as written, blank too (an empty {@code search_path} means something); a null one is
  * not sent.
+ *
+ * <p><b>Passwords.</b> No source takes a plain password: {@code password} is refused (a backend password is named
+ * by {@code password_env} or {@code password_file}, a client's is a verifier in {@code client_password}). Only the
+ * config file may name a backend password: an HTTP answer or a table row that could would choose which of pgmux's
+ * environment variables or files is sent to a host it also chooses. No message repeats {@code client_password}
+ * or {@code password}: either may be a password written where it should not be.
  *
  * @param host               a host, or a comma-separated list {@code pg1,pg2:5433} whose entries may carry a port
  * @param port               the port of {@code host} (and of list entries without one); a number, as text
@@ -45,18 +55,47 @@ import java.util.stream.Collectors;
  * @param targetSessionAttrs {@link TargetSessionAttrs} in libpq's spelling
  * @param loadBalanceHosts   {@link LoadBalanceHosts}
  * @param parameters         extra startup parameters for the backend
+ * @param auth               {@link AuthMode}: {@code passthrough} or {@code proxy}
+ * @param clientPassword     with {@code auth: proxy}, what the route's clients authenticate against: a SCRAM-SHA-256
+ *                           verifier or an MD5 hash ({@link BackendConfig#clientCredential()})
+ * @param password           refused: a plain password; read only to say so
+ * @param passwordEnv        with {@code auth: proxy}, the environment variable holding the backend's password
+ * @param passwordFile       with {@code auth: proxy}, the file holding the backend's password
+ * @param authUser           refused: PgBouncer's {@code auth_user}, not supported yet
+ * @param authQuery          refused: PgBouncer's {@code auth_query}, not supported yet
  */
 public record BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
                           String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
-                          Map<String, String> parameters) {
+                          Map<String, String> parameters, String auth, String clientPassword, String password,
+                          String passwordEnv, String passwordFile, String authUser, String authQuery) {
 
     /** libpq's default port, for a backend whose port is not set. */
     public static final int DEFAULT_PORT = 5432;
+
+    /** The refusal of a plain {@code password}, wherever it is written. */
+    public static final String PLAIN_PASSWORD_REFUSED = "plain passwords are refused in the configuration: give the"
+            + " backend's password by password_env (an environment variable) or password_file (a file), and clients'"
+            + " by client_password, a verifier made with `./pgmux passwd USER`";
+
+    /** The refusal of PgBouncer's {@code auth_user} and {@code auth_query}. */
+    public static final String AUTH_QUERY_UNSUPPORTED = "auth_user/auth_query are not supported yet: give clients'"
+            + " verifiers in client_password or the auth_file";
+
+    /** Option names of the notation whose values are never shown in a message. */
+    private static final Set<String> HIDDEN_OPTIONS = Set.of("password", "client_password");
 
     public BackendSpec {
         // Copies that keep nulls: a null item is a problem to report by its index, not a crash here.
         hosts = hosts == null ? null : Collections.unmodifiableList(new ArrayList<>(hosts));
         parameters = parameters == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+    }
+
+    /** A spec without the authentication keys (a route that relays authentication). */
+    public BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
+                       String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
+                       Map<String, String> parameters) {
+        this(host, port, hosts, user, database, sslmode, sslrootcert, targetSessionAttrs, loadBalanceHosts, parameters,
+                null, null, null, null, null, null, null);
     }
 
     /** What is wrong with one key of a spec; {@code index} is the item of {@code hosts}, or -1. */
@@ -86,9 +125,11 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     /**
      * Reads the one-line notation {@code [USER@]HOST[:PORT][,HOST[:PORT]...][/DATABASE][?NAME=VALUE&...]} of the
      * {@code --route} and {@code --default-route} flags, which a route of the config file may be too. The options
-     * {@code sslmode}, {@code sslrootcert}, {@code target_session_attrs} and {@code load_balance_hosts} set those
-     * keys; any other {@code NAME=VALUE} is a startup parameter. An empty user ({@code @db}) or database
-     * ({@code db/}) is not set, as everywhere.
+     * {@code sslmode}, {@code sslrootcert}, {@code target_session_attrs}, {@code load_balance_hosts}, {@code auth},
+     * {@code client_password}, {@code password_env} and {@code password_file} (and the refused {@code password},
+     * {@code auth_user}, {@code auth_query}) set those keys; any other {@code NAME=VALUE} is a startup parameter.
+     * Values are taken as written, without percent-decoding: a SCRAM verifier's {@code $ : + / =} need no escaping.
+     * An empty user ({@code @db}) or database ({@code db/}) is not set, as everywhere.
      *
      * @throws IllegalArgumentException if the text is not in the notation (the message quotes it); the values are
      *                                  checked by {@link #parse}
@@ -96,25 +137,23 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static BackendSpec fromNotation(String text) {
         String rest = text.strip();
-        String sslmode = null;
-        String sslrootcert = null;
-        String targetSessionAttrs = null;
-        String loadBalanceHosts = null;
+        String shown = shown(rest);
+        Map<String, String> options = new LinkedHashMap<>();
         Map<String, String> parameters = new LinkedHashMap<>();
         int q = rest.indexOf('?');
         if (q >= 0) {
             for (String option : rest.substring(q + 1).split("&")) {
                 int eq = option.indexOf('=');
                 if (eq <= 0) {
-                    throw new IllegalArgumentException("bad option \"" + option + "\" in backend " + text);
+                    throw new IllegalArgumentException("bad option \"" + option + "\" in backend " + shown);
                 }
+                String name = option.substring(0, eq);
                 String value = option.substring(eq + 1);
-                switch (option.substring(0, eq)) {
-                    case "sslmode" -> sslmode = value;
-                    case "sslrootcert" -> sslrootcert = value;
-                    case "target_session_attrs" -> targetSessionAttrs = value;
-                    case "load_balance_hosts" -> loadBalanceHosts = value;
-                    default -> parameters.put(option.substring(0, eq), value);
+                switch (name) {
+                    case "sslmode", "sslrootcert", "target_session_attrs", "load_balance_hosts", "auth",
+                         "client_password", "password", "password_env", "password_file", "auth_user", "auth_query" ->
+                            options.put(name, value);
+                    default -> parameters.put(name, value);
                 }
             }
             rest = rest.substring(0, q);
@@ -133,23 +172,54 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         }
         List<Endpoint> entries = new ArrayList<>();
         for (String entry : rest.split(",", -1)) {
-            entries.add(Endpoint.parse(entry, DEFAULT_PORT, "backend " + text));
+            entries.add(Endpoint.parse(entry, DEFAULT_PORT, "backend " + shown));
         }
         // As host and port when there is one host; several go into host as a list, which parse() reads alike.
         String host = entries.size() == 1 ? entries.getFirst().host()
                 : entries.stream().map(Endpoint::toString).collect(Collectors.joining(","));
         String port = entries.size() == 1 ? Integer.toString(entries.getFirst().port()) : null;
-        return new BackendSpec(host, port, null, user, database, sslmode, sslrootcert, targetSessionAttrs,
-                loadBalanceHosts, parameters);
+        return new BackendSpec(host, port, null, user, database, options.get("sslmode"), options.get("sslrootcert"),
+                options.get("target_session_attrs"), options.get("load_balance_hosts"), parameters, options.get("auth"),
+                options.get("client_password"), options.get("password"), options.get("password_env"),
+                options.get("password_file"), options.get("auth_user"), options.get("auth_query"));
+    }
+
+    /** The notation as messages show it: the values of {@link #HIDDEN_OPTIONS} as {@code ***}. */
+    private static String shown(String text) {
+        int q = text.indexOf('?');
+        if (q < 0) {
+            return text;
+        }
+        List<String> options = new ArrayList<>();
+        for (String option : text.substring(q + 1).split("&", -1)) {
+            int eq = option.indexOf('=');
+            options.add(eq > 0 && HIDDEN_OPTIONS.contains(option.substring(0, eq))
+                    ? option.substring(0, eq) + "=***" : option);
+        }
+        return text.substring(0, q + 1) + String.join("&", options);
     }
 
     /**
-     * The backend, with every problem of every key.
+     * The backend of a source that may not name a backend password (an HTTP answer, a table row), with every
+     * problem of every key: {@code password_env} and {@code password_file} are refused.
      *
      * @param files how {@code sslrootcert} names a file: a config file's names are relative to its directory and
      *              must be readable; an {@link IllegalArgumentException} from it is a problem of that key
      */
     public Parsed<BackendConfig> parse(Function<String, Path> files) {
+        return parse(files, null);
+    }
+
+    /**
+     * The backend, with every problem of every key.
+     *
+     * @param files       how {@code sslrootcert} and {@code password_file} name a file: a config file's names are
+     *                    relative to its directory and must be readable; an {@link IllegalArgumentException} from
+     *                    it is a problem of that key
+     * @param environment the environment {@code password_env} names a variable of; null where a backend password
+     *                    may not be named (see the class comment)
+     */
+    public Parsed<BackendConfig> parse(Function<String, Path> files, Map<String, String> environment) {
         Reader r = new Reader(false, files);
         r.hostGiven();
         int port = r.port();
@@ -161,15 +231,17 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         LoadBalanceHosts balance = r.read("load_balance_hosts", loadBalanceHosts, LoadBalanceHosts.DISABLE,
                 LoadBalanceHosts::parse);
         Map<String, String> params = r.parameters();
+        Auth a = r.auth(environment);
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendConfig(endpoints, notSet(user), notSet(database), params, ssl, rootCert, attrs,
-                balance), List.of());
+                balance, a.mode, a.clientCredential, a.password), List.of());
     }
 
     /**
-     * The backend, its {@code sslrootcert} taken as it is.
+     * The backend of a source that may not name a backend password (an HTTP answer, a table row, a pattern rule's
+     * backend once filled in), its {@code sslrootcert} taken as it is.
      *
      * @throws IllegalArgumentException naming every problem
      */
@@ -181,9 +253,12 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
      * A pattern rule's backend: {@code {name}} placeholders may stand in the host, port, user, database and
      * parameter values, which are checked once filled in ({@link BackendTemplate#expand}); the rest is checked
      * here. Several hosts go in {@code host} as a list: {@code hosts} is not taken, because a placeholder's value
-     * must not be read as a {@code HOST:PORT} of its own.
+     * must not be read as a {@code HOST:PORT} of its own. The authentication keys take fixed text: a client's
+     * words must not choose how it is authenticated, nor which password pgmux sends.
+     *
+     * @param environment as for {@link #parse(Function, Map)}
      */
-    public Parsed<BackendTemplate> parseTemplate(Function<String, Path> files) {
+    public Parsed<BackendTemplate> parseTemplate(Function<String, Path> files, Map<String, String> environment) {
         Reader r = new Reader(true, files);
         if (hasHosts()) {
             r.problem("hosts", -1, "a rule's backend takes host:, a comma-separated list for several hosts");
@@ -198,11 +273,19 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         LoadBalanceHosts balance = r.read("load_balance_hosts", loadBalanceHosts, LoadBalanceHosts.DISABLE,
                 LoadBalanceHosts::parse);
         Map<String, String> params = r.parameters();
+        boolean fixed = r.fixed("auth", auth) & r.fixed("client_password", clientPassword)
+                & r.fixed("password_env", passwordEnv) & r.fixed("password_file", passwordFile);
+        Auth a = fixed ? r.auth(environment) : Auth.NONE;
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendTemplate(host.strip(), notSet(port), notSet(user), notSet(database), params,
-                ssl, rootCert, attrs, balance), List.of());
+                ssl, rootCert, attrs, balance, a.mode, a.clientCredential, a.password), List.of());
+    }
+
+    /** The template of a source that may not name a backend password. */
+    public Parsed<BackendTemplate> parseTemplate(Function<String, Path> files) {
+        return parseTemplate(files, null);
     }
 
     /** Whether {@code hosts} is set: an empty list is not, as a blank text is not. */
@@ -217,6 +300,11 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
 
     private static Path path(String name) {
         return Path.of(name.strip());
+    }
+
+    /** The authentication keys as read. */
+    private record Auth(AuthMode mode, String clientCredential, Secret password) {
+        static final Auth NONE = new Auth(AuthMode.PASSTHROUGH, null, null);
     }
 
     /** One reading of this spec: the problems found so far. */
@@ -300,6 +388,87 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 }
             }
             return endpoints;
+        }
+
+        /** Whether {@code text} is fixed: a template's with placeholders is a problem of {@code key}. */
+        boolean fixed(String key, String text) {
+            if (template && !BackendTemplate.placeholders(text).isEmpty()) {
+                problem(key, -1, "takes fixed text in a rule, not {placeholders}");
+                return false;
+            }
+            return true;
+        }
+
+        /**
+         * {@code auth}, {@code client_password} and the backend password. Nothing here quotes
+         * {@code client_password} or {@code password}.
+         *
+         * @param environment null where a backend password may not be named
+         */
+        Auth auth(Map<String, String> environment) {
+            int before = problems.size();
+            AuthMode mode = read("auth", auth, AuthMode.PASSTHROUGH, AuthMode::parse);
+            boolean modeKnown = problems.size() == before;
+            if (notSet(password) != null) {
+                problem("password", -1, PLAIN_PASSWORD_REFUSED);
+            }
+            if (notSet(authUser) != null) {
+                problem("auth_user", -1, AUTH_QUERY_UNSUPPORTED);
+            }
+            if (notSet(authQuery) != null) {
+                problem("auth_query", -1, AUTH_QUERY_UNSUPPORTED);
+            }
+            String credential = null;
+            if (notSet(clientPassword) != null) {
+                credential = clientPassword.strip();
+                try {
+                    // BackendConfig's check of a client credential, which never quotes it.
+                    BackendConfig.builder().host("localhost").auth(AuthMode.PROXY).clientCredential(credential).build();
+                } catch (IllegalArgumentException e) {
+                    problem("client_password", -1, e.getMessage());
+                    credential = null;
+                }
+            }
+            Secret secret = backendPassword(environment);
+            if (modeKnown && mode != AuthMode.PROXY) {
+                for (String key : List.of("client_password", "password_env", "password_file")) {
+                    String text = switch (key) {
+                        case "client_password" -> clientPassword;
+                        case "password_env" -> passwordEnv;
+                        default -> passwordFile;
+                    };
+                    if (notSet(text) != null) {
+                        problem(key, -1, "applies only with auth: proxy (with auth: passthrough the backend"
+                                + " authenticates the client)");
+                    }
+                }
+            }
+            return new Auth(mode, credential, secret);
+        }
+
+        /** The password of {@code password_env} or {@code password_file}, or null. */
+        private Secret backendPassword(Map<String, String> environment) {
+            boolean env = notSet(passwordEnv) != null;
+            boolean file = notSet(passwordFile) != null;
+            if (env && file) {
+                problem("password_file", -1, "give password_env or password_file, not both");
+                return null;
+            }
+            if (!env && !file) {
+                return null;
+            }
+            String key = env ? "password_env" : "password_file";
+            if (environment == null) {
+                problem(key, -1, "a backend password is named in pgmux's config file only, not by a routing"
+                        + " service or table");
+                return null;
+            }
+            try {
+                return env ? Secret.fromEnv(passwordEnv, environment) : Secret.fromFile(files.apply(passwordFile));
+            } catch (IllegalArgumentException e) {
+                problem(key, -1, e.getMessage());
+                return null;
+            }
         }
 
         /** The parameters to send: null values are not set; a name is needed (an empty one ends the list). */

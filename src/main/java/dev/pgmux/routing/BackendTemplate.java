@@ -1,7 +1,9 @@
 package dev.pgmux.routing;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.TcpPort;
@@ -18,7 +20,7 @@ import java.util.regex.Pattern;
 /**
  * A backend with {@code {name}} placeholders in its host, port, user, database and parameter values, filled in
  * per connection by a {@link PatternRouter} rule: {@code host: "{lab}.labs.internal"}. Text in braces that is not
- * a name ({@code {1,3}}, {@code { }}) stays as it is. Once filled in, the text is read as every other source's
+ * a name ({@code {1,3}}, {@code { }}) stays as it is; the authentication settings take none. Once filled in, the text is read as every other source's
  * ({@link BackendSpec#parse}): a value that is blank once filled in is not set.
  *
  * @param host        backend host, may hold placeholders; a comma-separated list gives several hosts
@@ -30,10 +32,14 @@ import java.util.regex.Pattern;
  * @param sslRootCert CA certificates for {@code verify-ca}/{@code verify-full}, or null
  * @param targetSessionAttrs which of several hosts fit (see {@link BackendConfig#targetSessionAttrs()})
  * @param loadBalanceHosts   the order several hosts are tried in
+ * @param auth               who authenticates the client (see {@link BackendConfig#auth()})
+ * @param clientCredential   with {@link AuthMode#PROXY}: the clients' verifier or MD5 hash, or null
+ * @param password           with {@link AuthMode#PROXY}: the backend's password, or null
  */
 public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                               SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
-                              LoadBalanceHosts loadBalanceHosts) {
+                              LoadBalanceHosts loadBalanceHosts, AuthMode auth, String clientCredential,
+                              Secret password) {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
 
     public BackendTemplate {
@@ -53,12 +59,26 @@ public record BackendTemplate(String host, String port, String user, String data
         sslMode = sslMode == null ? SslMode.DISABLE : sslMode;
         targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
+        auth = auth == null ? AuthMode.PASSTHROUGH : auth;
+        if (clientCredential != null || password != null) {
+            // BackendConfig's checks, now rather than at every expansion.
+            BackendConfig.builder().host("localhost").auth(auth).clientCredential(clientCredential).password(password)
+                    .build();
+        }
+    }
+
+    /** A template for a backend that relays authentication. */
+    public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
+                           SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                           LoadBalanceHosts loadBalanceHosts) {
+        this(host, port, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, null,
+                null, null);
     }
 
     /** A template for a backend whose hosts may have any role. */
     public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                            SslMode sslMode, Path sslRootCert) {
-        this(host, port, user, database, parameters, sslMode, sslRootCert, null, null);
+        this(host, port, user, database, parameters, sslMode, sslRootCert, null, null, null, null, null);
     }
 
     public static Builder builder() {
@@ -97,9 +117,22 @@ public record BackendTemplate(String host, String port, String user, String data
     public BackendConfig expand(Map<String, String> values) {
         Map<String, String> filled = new LinkedHashMap<>();
         parameters.forEach((name, value) -> filled.put(name, fill(value, values)));
-        return new BackendSpec(fillHosts(values), fill(port, values), null, fill(user, values), fill(database, values),
-                sslMode.libpqName(), sslRootCert == null ? null : sslRootCert.toString(),
-                targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled).toBackendConfig();
+        BackendConfig backend = new BackendSpec(fillHosts(values), fill(port, values), null, fill(user, values),
+                fill(database, values), sslMode.libpqName(), sslRootCert == null ? null : sslRootCert.toString(),
+                targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled, auth.configName(),
+                clientCredential, null, null, null, null, null).toBackendConfig();
+        // The password was read with the config file; no filled-in text may name one.
+        return password == null ? backend : backend.toBuilder().password(password).build();
+    }
+
+    /** As a record prints itself, but with the client credential as {@code ***}. */
+    @Override
+    public String toString() {
+        return "BackendTemplate[host=" + host + ", port=" + port + ", user=" + user + ", database=" + database
+                + ", parameters=" + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert
+                + ", targetSessionAttrs=" + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth="
+                + auth + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password
+                + "]";
     }
 
     /**
@@ -147,6 +180,9 @@ public record BackendTemplate(String host, String port, String user, String data
         private Path sslRootCert;
         private TargetSessionAttrs targetSessionAttrs;
         private LoadBalanceHosts loadBalanceHosts;
+        private AuthMode auth;
+        private String clientCredential;
+        private Secret password;
 
         /** The host, with placeholders; a comma-separated list gives several hosts. */
         public Builder host(String host) {
@@ -200,9 +236,25 @@ public record BackendTemplate(String host, String port, String user, String data
             return this;
         }
 
+        public Builder auth(AuthMode auth) {
+            this.auth = auth;
+            return this;
+        }
+
+        /** A SCRAM-SHA-256 verifier or an MD5 hash, without placeholders. */
+        public Builder clientCredential(String clientCredential) {
+            this.clientCredential = clientCredential;
+            return this;
+        }
+
+        public Builder password(Secret password) {
+            this.password = password;
+            return this;
+        }
+
         public BackendTemplate build() {
             return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert,
-                    targetSessionAttrs, loadBalanceHosts);
+                    targetSessionAttrs, loadBalanceHosts, auth, clientCredential, password);
         }
     }
 }

@@ -65,7 +65,8 @@ final class TableRows {
                 routes.put(user, backend(rs.getString(columns.get("host")), port,
                         text(rs, columns, "backend_user"), text(rs, columns, "database"),
                         text(rs, columns, "sslmode"), text(rs, columns, "parameters"),
-                        text(rs, columns, "target_session_attrs"), text(rs, columns, "load_balance_hosts")));
+                        text(rs, columns, "target_session_attrs"), text(rs, columns, "load_balance_hosts"),
+                        text(rs, columns, "auth"), text(rs, columns, "client_password")));
             } catch (IllegalArgumentException | SQLException e) {
                 rejected.put(user, e.getMessage());
             }
@@ -93,8 +94,20 @@ final class TableRows {
     /** As above, with the columns for several hosts ({@code host} may be a comma-separated list). */
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson, String targetSessionAttrs, String loadBalanceHosts) {
+        return backend(host, port, backendUser, database, sslmode, parametersJson, targetSessionAttrs,
+                loadBalanceHosts, null, null);
+    }
+
+    /**
+     * As above, with the authentication columns. A backend password has no column: it is named in the config file
+     * only ({@link BackendSpec}).
+     */
+    static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
+                                 String parametersJson, String targetSessionAttrs, String loadBalanceHosts,
+                                 String auth, String clientPassword) {
         return new BackendSpec(host, port == null ? null : port.toString(), null, backendUser, database, sslmode, null,
-                targetSessionAttrs, loadBalanceHosts, parameters(parametersJson)).toBackendConfig();
+                targetSessionAttrs, loadBalanceHosts, parameters(parametersJson), auth, clientPassword, null, null,
+                null, null, null).toBackendConfig();
     }
 
     /**

@@ -33,6 +33,15 @@ final class TableSchema {
      */
     static final Map<String, String> COLUMNS = columns();
 
+    /**
+     * What {@code client_password} may hold, as a PostgreSQL regular expression: the form
+     * {@link dev.pgmux.BackendConfig#clientCredential()} checks (an MD5 hash's length is checked beside it). No
+     * braces, which pgjdbc's escape processing looks at, and {@code [$]} rather than a backslash, which means
+     * something else with {@code standard_conforming_strings} off.
+     */
+    static final String CLIENT_PASSWORD_FORM = "^(md5[0-9a-f]+|SCRAM-SHA-256[$][0-9]+:[A-Za-z0-9+/]+=*[$]"
+            + "[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]+=*)$";
+
     /** pg_advisory_xact_lock key ("pgmux" in ASCII): two init runs at once wait for each other. */
     private static final long INIT_LOCK = 0x70676d7578L;
 
@@ -52,6 +61,10 @@ final class TableSchema {
         c.put("target_session_attrs", "text CHECK (target_session_attrs IN ('any', 'read-write', 'read-only',"
                 + " 'primary', 'standby', 'prefer-standby'))");
         c.put("load_balance_hosts", "text CHECK (load_balance_hosts IN ('disable', 'random', 'round-robin'))");
+        c.put("auth", "text CHECK (auth IN ('passthrough', 'proxy'))");
+        // A verifier or an MD5 hash, as BackendConfig takes them: a plain password never enters the table.
+        c.put("client_password", "text CHECK (client_password ~ '" + CLIENT_PASSWORD_FORM + "'"
+                + " AND (left(client_password, 3) <> 'md5' OR length(client_password) = 35))");
         c.put("updated_at", "timestamptz NOT NULL DEFAULT now()");
         return c;
     }

@@ -1,6 +1,7 @@
 package dev.pgmux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.pgmux.embedded.LocalPostgres;
 import java.io.PrintWriter;
@@ -13,6 +14,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +33,11 @@ class InitRoutingTableIT {
     /** May connect, but (PostgreSQL 15+) not CREATE in schema public. */
     static final String PLAIN_ROLE = "plain_user";
     static final String PLAIN_PASSWORD = "plain-pw-31";
+
+    /** The SCRAM-SHA-256 verifier of "secret", and the MD5 hash of "secret" for alice. */
+    static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
+            + "rLW6vFo5jkg3NjS9osAxK+n1pWn5Ulxp+xUkvGAODII=:RqdbEpVSpSaE0L8qUkdIucadWchgrYekib/qche6mlE=";
+    static final String MD5 = "md54a0a68b43b6cd5cf266fa02f196e2371";
 
     static LocalPostgres control;
 
@@ -70,7 +77,8 @@ class InitRoutingTableIT {
                 + " ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'fresh_routes'"))
                 .isEqualTo("username text NO, host text NO, port integer NO, backend_user text YES, database text YES,"
                         + " sslmode text YES, parameters jsonb YES, target_session_attrs text YES,"
-                        + " load_balance_hosts text YES, updated_at timestamp with time zone NO");
+                        + " load_balance_hosts text YES, auth text YES, client_password text YES,"
+                        + " updated_at timestamp with time zone NO");
 
         try (Connection listener = superuser(); Connection writer = superuser();
              Statement listen = listener.createStatement(); Statement write = writer.createStatement()) {
@@ -88,7 +96,28 @@ class InitRoutingTableIT {
         assertThat(query("SELECT updated_at > now() - interval '1 minute' FROM fresh_routes WHERE username = 'bob'"))
                 .as("updated_at set by the UPDATE trigger").isEqualTo("t");
         assertThat(query("SELECT count(*) FROM pg_constraint WHERE conrelid = 'fresh_routes'::regclass"
-                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("9");
+                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("11");
+    }
+
+    @Test
+    void aPlainClientPasswordCannotEnterTheTable() throws Exception {
+        assertThat(Run.of("init-routing-table", "--dsn", dsn(LocalPostgres.SUPERUSER, SUPER_PASSWORD),
+                "--table", "auth_routes").exit).isZero();
+        try (Connection c = superuser(); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO auth_routes(username, host, auth, client_password) VALUES"
+                    + " ('ann', 'h', 'proxy', '" + VERIFIER + "'), ('bob', 'h', 'proxy', '" + MD5 + "'),"
+                    + " ('cid', 'h', 'passthrough', NULL)");
+            for (String refused : List.of("hunter2", "md5abc", MD5 + "0", MD5.toUpperCase(Locale.ROOT),
+                    VERIFIER.replace("$4096", "$"), VERIFIER + " ")) {
+                SQLException e = catchThrowableOfType(SQLException.class, () -> st.execute("INSERT INTO auth_routes"
+                        + "(username, host, auth, client_password) VALUES ('dan', 'h', 'proxy', '" + refused + "')"));
+                assertThat(e == null ? "accepted" : e.getSQLState()).as(refused + ": check_violation")
+                        .isEqualTo("23514");
+            }
+            SQLException badMode = catchThrowableOfType(SQLException.class, () -> st.execute(
+                    "INSERT INTO auth_routes(username, host, auth) VALUES ('dan', 'h', 'trust')"));
+            assertThat(badMode.getSQLState()).isEqualTo("23514");
+        }
     }
 
     @Test
@@ -130,6 +159,8 @@ class InitRoutingTableIT {
                 "column routing.user.database: added",
                 "column routing.user.sslmode: added",
                 "column routing.user.parameters: added",
+                "column routing.user.auth: added",
+                "column routing.user.client_password: added",
                 "column routing.user.updated_at: added",
                 "function routing.user_notify(): replaced",
                 "function routing.user_touch(): created",

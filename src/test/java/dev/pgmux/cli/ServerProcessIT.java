@@ -171,6 +171,17 @@ class ServerProcessIT {
         try (Connection bob = connect(TestServers.BOB, TestServers.BOB_PASSWORD, tls)) {
             assertThat(whoami(bob)).isEqualTo(TestServers.PG17B);
         }
+
+        // The auth file is watched with it: a change to the auth file alone reloads, and a broken one is refused.
+        write("users.txt", "\"carol\" \"pw-one\"\n");
+        write("pgmux.yaml", Files.readString(config) + "auth_file: users.txt\n");
+        pgmux.awaitLine("changed: auth_file trigger=file change");
+        write("users.txt", "\"carol\" \"pw-two\"\n");
+        pgmux.awaitLine("changed: auth_file trigger=auth_file change");
+        write("users.txt", "\"carol\" \"pw-three\"\ndave pw-four\n");
+        pgmux.awaitLine("config reload refused");
+        assertThat(pgmux.output()).contains("auth_file: " + dir.resolve("users.txt") + " line 2: expected a user"
+                + " name in double quotes").doesNotContain("pw-");
     }
 
     @Test

@@ -2,13 +2,19 @@ package dev.pgmux.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
+import dev.pgmux.Secret;
+import dev.pgmux.auth.AuthFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConfigDiffTest {
     static final BackendConfig A = BackendConfig.of("a", 5432, null);
@@ -73,6 +79,42 @@ class ConfigDiffTest {
         assertThat(running.cluster()).isNull();
         assertThat(running.hideUnknownUsers()).isTrue();
         assertThat(ConfigDiff.between(running, now).needRestart()).containsExactly("cluster.instance_id");
+    }
+
+    @Test
+    void anAuthFileWhoseUsersOrPasswordsChanged(@TempDir Path dir) throws Exception {
+        Path users = Files.writeString(dir.resolve("users.txt"), "\"ann\" \"pw1\"\n");
+        ServerConfig without = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig first = withAuthFile(without, AuthFile.read(users));
+        ServerConfig same = withAuthFile(without, AuthFile.read(users));
+        Files.writeString(users, "\"ann\" \"pw2\"\n");
+        ServerConfig changed = withAuthFile(without, AuthFile.read(users));
+
+        assertThat(ConfigDiff.between(first, same).otherChanged()).isEmpty();
+        assertThat(ConfigDiff.between(first, changed).otherChanged()).containsExactly("auth_file");
+        assertThat(ConfigDiff.between(without, first).summary()).endsWith(", changed: auth_file");
+        assertThat(ConfigDiff.between(first, without).otherChanged()).containsExactly("auth_file");
+        assertThat(ConfigDiff.between(first, changed).routingChanged()).isFalse();
+        assertThat(changed.withStartOnlySettingsOf(first).authFile()).as("applies on reload")
+                .isEqualTo(changed.authFile());
+    }
+
+    /** A route whose backend password changed (its file's content) is a changed route. */
+    @Test
+    void aRouteWhosePasswordChanged(@TempDir Path dir) throws Exception {
+        Path pw = Files.writeString(dir.resolve("pw"), "one");
+        BackendConfig before = BackendConfig.builder().host("a").auth(AuthMode.PROXY).password(Secret.fromFile(pw))
+                .build();
+        Files.writeString(pw, "two");
+        BackendConfig after = before.toBuilder().password(Secret.fromFile(pw)).build();
+        ConfigDiff d = ConfigDiff.between(config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("ann", before)),
+                config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("ann", after)));
+        assertThat(d.routesChanged()).containsExactly("ann");
+    }
+
+    private static ServerConfig withAuthFile(ServerConfig c, AuthFile authFile) {
+        return new ServerConfig(c.listen(), c.adminListen(), c.threads(), c.tls(), c.limits(), c.log(), c.routes(),
+                c.defaultRoute(), c.router(), c.roleCheck(), c.cluster(), c.hideUnknownUsers(), authFile);
     }
 
     @Test

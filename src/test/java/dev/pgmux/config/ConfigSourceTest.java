@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.SslMode;
@@ -121,7 +122,7 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, cluster, default_route, hide_unknown_users, limits, listen, log, role_check, router, routes,"
+                + "admin_listen, auth_file, auth_query, auth_user, cluster, default_route, hide_unknown_users, limits, listen, log, role_check, router, routes,"
                 + " threads, timeouts, tls)");
     }
 
@@ -335,6 +336,96 @@ class ConfigSourceTest {
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
                         Duration.ofSeconds(8)),
                 new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null));
+    }
+
+    static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
+            + "rLW6vFo5jkg3NjS9osAxK+n1pWn5Ulxp+xUkvGAODII=:RqdbEpVSpSaE0L8qUkdIucadWchgrYekib/qche6mlE=";
+
+    @Test
+    void theAuthFileIsReadWithTheConfig() throws Exception {
+        Path users = Files.writeString(dir.resolve("users.txt"), "\"ann\" \"" + VERIFIER + "\"\n");
+        ServerConfig c = load("""
+                auth_file: users.txt
+                routes:
+                  ann: { host: db, auth: proxy }
+                """);
+        assertThat(c.authFile().path()).isEqualTo(users);
+        assertThat(c.authFile().lookup("ann")).contains(VERIFIER);
+        assertThat(c.routes().get("ann").auth()).isEqualTo(AuthMode.PROXY);
+        assertThat(load("routes: { ann: db }").authFile()).isNull();
+    }
+
+    @Test
+    void authFileProblemsAreConfigErrors() throws Exception {
+        assertThat(loadFails("routes: { a: db }\nauth_file: nowhere.txt\n").errors()).extracting(ConfigError::toString)
+                .containsExactly(file() + ":2: auth_file: file not found or not readable: " + dir.resolve("nowhere.txt"));
+        Path users = Files.writeString(dir.resolve("users.txt"), "\"ann\" \"secret-pw\"\nbob secret-pw2\n");
+        ConfigException e = loadFails("routes: { a: db }\nauth_file: users.txt\n");
+        assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(file() + ":2: auth_file: " + users
+                + " line 2: expected a user name in double quotes (a comment starts with ;)");
+        assertThat(e.getMessage()).doesNotContain("secret-pw");
+    }
+
+    @Test
+    void authUserAndAuthQueryAreNotSupportedYet() {
+        ConfigException e = loadFails("""
+                auth_user: pgbouncer
+                auth_query: "SELECT usename, passwd FROM pg_shadow WHERE usename=$1"
+                routes:
+                  ann: { host: db, auth_user: pgbouncer, auth_query: "SELECT 1" }
+                  bob: "db?auth_user=pgbouncer"
+                """);
+        String unsupported = "auth_user/auth_query are not supported yet: give clients' verifiers in client_password"
+                + " or the auth_file";
+        assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(
+                file() + ":1: auth_user: " + unsupported,
+                file() + ":2: auth_query: " + unsupported,
+                file() + ":4: routes.ann.auth_user: " + unsupported,
+                file() + ":4: routes.ann.auth_query: " + unsupported,
+                file() + ":5: routes.bob.auth_user: " + unsupported);
+    }
+
+    @Test
+    void aProxyRouteNeedsSomethingToCheckClientsAgainst() {
+        String nothing = "proxy: pgmux authenticates clients, but there is nothing to check their passwords against:"
+                + " give client_password (`./pgmux passwd USER` makes one) or a top-level auth_file";
+        assertThat(loadFails("""
+                routes: { ann: "db?auth=proxy" }
+                router:
+                  pattern:
+                    rules:
+                      - backend: { host: db, auth: proxy }
+                """).errors()).extracting(ConfigError::toString).containsExactly(
+                file() + ":1: routes.ann.auth: " + nothing,
+                file() + ":5: router.pattern.rules[0].backend.auth: " + nothing);
+    }
+
+    /** Neither a plain password nor a backend password nor a verifier is shown by an error or a config. */
+    @Test
+    void noPasswordIsEverShown() throws Exception {
+        ConfigException e = loadFails("""
+                routes:
+                  ann: { host: db, auth: proxy, client_password: secret-pw-1, password: secret-pw-2 }
+                  bob: "db?auth=proxy&client_password=secret-pw-3&password=secret-pw-4"
+                  cid: { host: db, auth: proxy, client_password: "SCRAM-SHA-256$1:secret-pw-5" }
+                """);
+        assertThat(e.errors()).extracting(ConfigError::key).containsExactly("routes.ann.password",
+                "routes.ann.client_password", "routes.bob.password", "routes.bob.client_password",
+                "routes.cid.client_password");
+        assertThat(e.getMessage()).doesNotContain("secret-pw");
+        // A notation that does not parse is shown with its secret values hidden.
+        ConfigException notation = loadFails("routes: { ann: \"db:x?client_password=secret-pw-6&password=secret-pw-7\" }");
+        assertThat(notation.getMessage()).endsWith("routes.ann: bad port in backend"
+                + " db:x?client_password=***&password=***");
+
+        Files.writeString(dir.resolve("pw.txt"), "secret-pw-8\n");
+        ServerConfig c = load("""
+                routes:
+                  ann: { host: db, auth: proxy, client_password: "%s", password_file: pw.txt }
+                """.formatted(VERIFIER), Map.of(), List.of());
+        assertThat(c.routes().get("ann").password().chars()).containsExactly("secret-pw-8".toCharArray());
+        assertThat(c.toString()).doesNotContain("secret-pw").doesNotContain("cGdtdXgt")
+                .contains("password=Secret[file:" + dir.resolve("pw.txt") + "]");
     }
 
     @Test

@@ -1,12 +1,16 @@
 package dev.pgmux.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.RouteRequest;
+import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
+import dev.pgmux.config.ConfigException;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
 import dev.pgmux.config.Setting;
@@ -16,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link BackendConfig}, blank values included.
  */
 class BackendSourcesTest {
+    /** The SCRAM-SHA-256 verifier of "secret", as PostgreSQL would store it. */
+    static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
+            + "rLW6vFo5jkg3NjS9osAxK+n1pWn5Ulxp+xUkvGAODII=:RqdbEpVSpSaE0L8qUkdIucadWchgrYekib/qche6mlE=";
+    static final String BACKEND_PASSWORD = "backend-pw-never-shown";
+    /** The environment the config is read with. */
+    static final Map<String, String> ENV = Map.of("SHOP_PW", BACKEND_PASSWORD);
+    static final String PLAIN = "hunter2-never-shown";
 
     @TempDir
     Path dir;
@@ -86,6 +98,101 @@ class BackendSourcesTest {
                 .containsOnly(expected);
     }
 
+    /** auth and client_password are keys of every source, and mean the same in each. */
+    @Test
+    void oneProxyRouteFromEverySource() throws Exception {
+        BackendConfig expected = BackendConfig.builder().host("db").user("owner").auth(AuthMode.PROXY)
+                .clientCredential(VERIFIER).build();
+        assertThat(List.of(
+                yaml("{ host: db, user: owner, auth: proxy, client_password: \"" + VERIFIER + "\" }"),
+                yaml("\"owner@db?auth=proxy&client_password=" + VERIFIER + "\""),
+                flag("owner@db?auth=proxy&client_password=" + VERIFIER),
+                pattern("(?<u>[a-z]+)", "{ host: db, user: \"{u}\", auth: proxy, client_password: \"" + VERIFIER
+                        + "\" }", "owner"),
+                http("{\"host\": \"db\", \"user\": \"owner\", \"auth\": \"proxy\", \"client_password\": \""
+                        + VERIFIER + "\"}"),
+                TableRows.backend("db", null, "owner", null, null, null, null, null, "proxy", VERIFIER)))
+                .containsOnly(expected);
+    }
+
+    /** A backend password is named in the config file only: by a route, --route or a pattern rule. */
+    @Test
+    void aBackendPasswordFromEverySourceOfTheConfig() throws Exception {
+        Path pw = Files.writeString(dir.resolve("shop.pw"), BACKEND_PASSWORD + "\n");
+        String clients = "auth: proxy, client_password: \"" + VERIFIER + "\"";
+        String clientsOption = "auth=proxy&client_password=" + VERIFIER;
+        BackendConfig fromEnv = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
+                .password(Secret.fromEnv("SHOP_PW", ENV)).build();
+        assertThat(List.of(
+                yaml("{ host: db, " + clients + ", password_env: SHOP_PW }"),
+                yaml("\"db?" + clientsOption + "&password_env=SHOP_PW\""),
+                flag("db?" + clientsOption + "&password_env=SHOP_PW"),
+                pattern("(?<u>[a-z]+)", "{ host: db, " + clients + ", password_env: SHOP_PW }", "ann")))
+                .containsOnly(fromEnv);
+        assertThat(fromEnv.password().chars()).containsExactly(BACKEND_PASSWORD.toCharArray());
+
+        BackendConfig fromFile = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
+                .password(Secret.fromFile(pw)).build();
+        assertThat(List.of(
+                yaml("{ host: db, " + clients + ", password_file: shop.pw }"),
+                yaml("\"db?" + clientsOption + "&password_file=shop.pw\""),
+                flag("db?" + clientsOption + "&password_file=" + pw),
+                pattern("(?<u>[a-z]+)", "{ host: db, " + clients + ", password_file: shop.pw }", "ann")))
+                .containsOnly(fromFile);
+        assertThat(fromFile.password().chars()).containsExactly(BACKEND_PASSWORD.toCharArray());
+
+        // A routing service may not choose which of pgmux's variables or files goes to a backend.
+        assertThat(httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"password_env\": \"SHOP_PW\"}"))
+                .startsWith("invalid answer: password_env: a backend password is named in pgmux's config file only,"
+                        + " not by a routing service or table");
+        assertThat(httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"password_file\": \"" + pw + "\"}"))
+                .startsWith("invalid answer: password_file: a backend password is named in pgmux's config file only");
+    }
+
+    /** The one rule for the new keys too: blank is not set, in every source. */
+    @Test
+    void aBlankAuthKeyIsNotSetInEverySource() throws Exception {
+        BackendConfig expected = BackendConfig.of("db", 5432, null);
+        assertThat(List.of(
+                yaml("{ host: db, auth: \"\", client_password: \" \", password: \"\", password_env: \"\","
+                        + " password_file: \" \", auth_user: \"\", auth_query: \" \" }"),
+                yaml("\"db?auth=&client_password=&password=&password_env=&password_file=&auth_user=&auth_query=\""),
+                flag("db?auth=&client_password=&password=&password_env=&password_file=&auth_user=&auth_query="),
+                pattern("(?<u>[a-z]*)", "{ host: db, auth: \"\", client_password: \"\", password_env: \" \" }", ""),
+                http("{\"host\": \"db\", \"auth\": \"\", \"client_password\": \" \", \"password\": \"\","
+                        + " \"password_env\": \"\", \"password_file\": \"\", \"auth_user\": \"\"}"),
+                TableRows.backend("db", null, null, null, null, null, null, null, " ", "")))
+                .containsOnly(expected);
+        assertThat(expected.auth()).isEqualTo(AuthMode.PASSTHROUGH);
+    }
+
+    /** A plain password is refused wherever it is written, and no message repeats it. */
+    @Test
+    void aPlainPasswordIsRefusedEverywhereAndNeverRepeated() throws Exception {
+        String passwordKey = "plain passwords are refused in the configuration: give the backend's password by"
+                + " password_env (an environment variable) or password_file (a file), and clients' by client_password,"
+                + " a verifier made with `./pgmux passwd USER`";
+        String clientKey = "plain passwords are refused in the configuration; use `./pgmux passwd USER` to make a"
+                + " verifier";
+        assertThat(List.of(
+                yamlRefusal("{ host: db, auth: proxy, password: " + PLAIN + " }"),
+                yamlRefusal("\"db?auth=proxy&password=" + PLAIN + "\""),
+                flagRefusal("db?auth=proxy&password=" + PLAIN),
+                yamlRefusal("\"db:port?password=" + PLAIN + "\""),
+                patternRefusal("{ host: db, auth: proxy, password: " + PLAIN + " }"),
+                httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"password\": \"" + PLAIN + "\"}")))
+                .allSatisfy(message -> assertThat(message).doesNotContain(PLAIN))
+                .allSatisfy(message -> assertThat(message).containsAnyOf(passwordKey,
+                        "bad port in backend db:port?password=***"));
+        assertThat(List.of(
+                yamlRefusal("{ host: db, auth: proxy, client_password: " + PLAIN + " }"),
+                flagRefusal("db?auth=proxy&client_password=" + PLAIN),
+                patternRefusal("{ host: db, auth: proxy, client_password: " + PLAIN + " }"),
+                httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"client_password\": \"" + PLAIN + "\"}"),
+                tableRefusal(PLAIN)))
+                .allSatisfy(message -> assertThat(message).doesNotContain(PLAIN).contains(clientKey));
+    }
+
     /** A route of the config file, here {@code routes: {ann: ROUTE}}. */
     private BackendConfig yaml(String route) throws Exception {
         return load("routes:\n  ann: " + route + "\n").routes().get("ann");
@@ -93,7 +200,7 @@ class BackendSourcesTest {
 
     /** {@code --route ann=BACKEND}, as the flag gives it to the config. */
     private static BackendConfig flag(String backend) throws Exception {
-        return new ConfigSource(null, Map.of(), List.of(Setting.of("--route", backend, "routes", "ann"))).load()
+        return new ConfigSource(null, ENV, List.of(Setting.of("--route", backend, "routes", "ann"))).load()
                 .routes().get("ann");
     }
 
@@ -109,9 +216,40 @@ class BackendSourcesTest {
         return RoutingService.answer(answer.getBytes(StandardCharsets.UTF_8));
     }
 
+    private String yamlRefusal(String route) {
+        return refusal(() -> yaml(route));
+    }
+
+    private static String flagRefusal(String backend) {
+        return refusal(() -> flag(backend));
+    }
+
+    private String patternRefusal(String backend) {
+        return refusal(() -> pattern("(?<u>[a-z]+)", backend, "ann"));
+    }
+
+    private static String httpRefusal(String answer) {
+        return refusal(() -> http(answer));
+    }
+
+    private static String tableRefusal(String clientPassword) {
+        return refusal(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", clientPassword));
+    }
+
+    /** The message of what {@code source} throws, with each error of a ConfigException. */
+    private static String refusal(Callable<?> source) {
+        Throwable e = catchThrowable(source::call);
+        assertThat(e).as("refused").isNotNull();
+        String text = e.getMessage();
+        if (e instanceof ConfigException c) {
+            text = text + " " + c.errors();
+        }
+        return text + " " + e;
+    }
+
     private ServerConfig load(String yaml) throws Exception {
         Path file = dir.resolve("pgmux.yaml");
         Files.writeString(file, yaml);
-        return new ConfigSource(file, Map.of(), List.of()).load();
+        return new ConfigSource(file, ENV, List.of()).load();
     }
 }

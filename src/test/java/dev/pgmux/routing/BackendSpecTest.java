@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import java.nio.file.Path;
@@ -274,5 +276,109 @@ class BackendSpecTest {
                 .as("blank once filled in: not set").isEqualTo(notation("db"));
         assertThatThrownBy(() -> t.expand(Map.of("h", "", "p", "", "u", "", "d", "")))
                 .hasMessage("host: missing: every route needs a host (or hosts:)");
+    }
+
+    // ---- authentication ----------------------------------------------------------------------------------
+
+    /** The SCRAM-SHA-256 verifier of "secret", as PostgreSQL would store it. */
+    static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
+            + "rLW6vFo5jkg3NjS9osAxK+n1pWn5Ulxp+xUkvGAODII=:RqdbEpVSpSaE0L8qUkdIucadWchgrYekib/qche6mlE=";
+    static final Map<String, String> ENV = Map.of("PW", "backend-pw");
+
+    /** A spec with only the authentication keys set, and host "db". */
+    static BackendSpec auth(String auth, String clientPassword, String password, String passwordEnv,
+                            String passwordFile, String authUser, String authQuery) {
+        return new BackendSpec("db", null, null, null, null, null, null, null, null, null, auth, clientPassword,
+                password, passwordEnv, passwordFile, authUser, authQuery);
+    }
+
+    static List<String> problems(BackendSpec spec) {
+        return spec.parse(Path::of, ENV).problems().stream().map(BackendSpec.Problem::toString).toList();
+    }
+
+    @Test
+    void theNotationTakesTheAuthenticationKeysAsWritten() {
+        BackendSpec s = BackendSpec.fromNotation("db?auth=proxy&client_password=" + VERIFIER
+                + "&password_env=PW&password_file=/run/pw&password=x&auth_user=u&auth_query=SELECT 1&search_path=a");
+        assertThat(s).isEqualTo(new BackendSpec("db", "5432", null, null, null, null, null, null, null,
+                Map.of("search_path", "a"), "proxy", VERIFIER, "x", "PW", "/run/pw", "u", "SELECT 1"));
+    }
+
+    @Test
+    void aProxyRoute() {
+        BackendConfig b = auth("proxy", " " + VERIFIER + " ", null, "PW", null, null, null).parse(Path::of, ENV)
+                .orElseThrow();
+        assertThat(b).isEqualTo(BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
+                .password(Secret.fromEnv("PW", ENV)).build());
+        assertThat(auth("PROXY", null, null, null, null, null, null).toBackendConfig().auth())
+                .isEqualTo(AuthMode.PROXY);
+    }
+
+    @Test
+    void theAuthenticationProblemsAreNamedByTheirKeys() {
+        assertThat(problems(auth("trust", VERIFIER, null, null, null, null, null))).as("no second guess after a"
+                + " bad auth").containsExactly("auth: unknown auth \"trust\" (passthrough, proxy)");
+        assertThat(problems(auth(null, VERIFIER, null, "PW", "pw.txt", null, null))).containsExactly(
+                "password_file: give password_env or password_file, not both",
+                "client_password: applies only with auth: proxy (with auth: passthrough the backend authenticates"
+                        + " the client)",
+                "password_env: applies only with auth: proxy (with auth: passthrough the backend authenticates the"
+                        + " client)",
+                "password_file: applies only with auth: proxy (with auth: passthrough the backend authenticates the"
+                        + " client)");
+        assertThat(problems(auth("proxy", null, null, "NOPE", null, null, null)))
+                .containsExactly("password_env: the environment variable NOPE is not set");
+        assertThat(problems(auth("proxy", null, null, null, "/no/such/pw", null, null)))
+                .containsExactly("password_file: password file /no/such/pw: no such file");
+        assertThat(problems(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1"))).containsExactly(
+                "auth_user: " + BackendSpec.AUTH_QUERY_UNSUPPORTED, "auth_query: " + BackendSpec.AUTH_QUERY_UNSUPPORTED);
+        assertThat(BackendSpec.AUTH_QUERY_UNSUPPORTED).startsWith("auth_user/auth_query are not supported yet");
+    }
+
+    @Test
+    void passwordsAreNeverRepeated() {
+        String plain = "hunter2-never-shown";
+        assertThat(problems(auth("proxy", plain, plain, null, null, null, null))).containsExactly(
+                "password: " + BackendSpec.PLAIN_PASSWORD_REFUSED,
+                "client_password: plain passwords are refused in the configuration; use `./pgmux passwd USER` to"
+                        + " make a verifier");
+        assertThat(problems(auth("proxy", "SCRAM-SHA-256$4096:" + plain, null, null, null, null, null)))
+                .singleElement().asString().startsWith("client_password: malformed SCRAM-SHA-256 verifier")
+                .doesNotContain(plain);
+        assertThat(BackendSpec.PLAIN_PASSWORD_REFUSED).contains("password_env", "password_file", "./pgmux passwd");
+        // The notation's own errors show it with the secret values hidden.
+        assertThatThrownBy(() -> BackendSpec.fromNotation("db:x?password=" + plain + "&client_password=" + plain
+                + "&sslmode=require")).hasMessage("bad port in backend db:x?password=***&client_password=***"
+                + "&sslmode=require");
+    }
+
+    /** pgmux's environment and files are the config file's to name, not a routing service's or a table's. */
+    @Test
+    void onlyTheConfigFileNamesABackendPassword() {
+        String refused = "a backend password is named in pgmux's config file only, not by a routing service or table";
+        assertThat(auth("proxy", null, null, "PW", null, null, null).parse(Path::of).problems())
+                .extracting(BackendSpec.Problem::toString).containsExactly("password_env: " + refused);
+        assertThat(auth("proxy", null, null, null, "pw.txt", null, null).parse(Path::of).problems())
+                .extracting(BackendSpec.Problem::toString).containsExactly("password_file: " + refused);
+        assertThatThrownBy(() -> auth("proxy", null, null, "PW", null, null, null).toBackendConfig())
+                .hasMessage("password_env: " + refused);
+    }
+
+    @Test
+    void aTemplatesAuthenticationIsFixedText() {
+        BackendSpec withPlaceholders = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null,
+                "{mode}", "{verifier}", null, "{var}", "{file}", null, null);
+        assertThat(withPlaceholders.parseTemplate(Path::of, ENV).problems()).extracting(BackendSpec.Problem::toString)
+                .containsExactly("auth: takes fixed text in a rule, not {placeholders}",
+                        "client_password: takes fixed text in a rule, not {placeholders}",
+                        "password_env: takes fixed text in a rule, not {placeholders}",
+                        "password_file: takes fixed text in a rule, not {placeholders}");
+
+        BackendTemplate t = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null, "proxy",
+                VERIFIER, null, "PW", null, null, null).parseTemplate(Path::of, ENV).value();
+        assertThat(t.password()).as("read with the config").isEqualTo(Secret.fromEnv("PW", ENV));
+        assertThat(t.expand(Map.of("h", "db"))).isEqualTo(BackendConfig.builder().host("db").auth(AuthMode.PROXY)
+                .clientCredential(VERIFIER).password(Secret.fromEnv("PW", ENV)).build());
+        assertThat(t.toString()).doesNotContain("cGdtdXgt").contains("clientCredential=***, password=Secret[env:PW]");
     }
 }
