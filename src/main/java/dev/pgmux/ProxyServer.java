@@ -163,6 +163,7 @@ public final class ProxyServer implements AutoCloseable {
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
                 Cluster.instanceIdOf(cluster));
         context.roleCheck(roleCheck);
+        context.authFile(this::authFile);
         context.hideUnknownUsers(hideUnknownUsers);
         if (cluster != null) {
             context.peers(resolvePeers(cluster));

@@ -30,7 +30,7 @@ import java.util.List;
  *   <li>the first ReadyForQuery ends the login.</li>
  * </ul>
  */
-final class AuthRelay {
+final class AuthRelay implements LoginRelay {
 
     /** What to do with one server message. Buffers in a decision belong to whoever carries it out. */
     sealed interface Decision {
@@ -63,6 +63,10 @@ final class AuthRelay {
     record Drop() implements Decision {
     }
 
+    /** Write this to the server (pgmux answers the server's authentication request itself). */
+    record ToServer(ByteBuf message) implements Decision {
+    }
+
     /** The first ReadyForQuery: login is over; relay it once the session accepts the server. */
     record Ready(ByteBuf message) implements Decision {
     }
@@ -73,6 +77,7 @@ final class AuthRelay {
             case Relay m -> m.message().release();
             case RelayError e -> e.message().release();
             case Ready m -> m.message().release();
+            case ToServer m -> m.message().release();
             default -> {
             }
         }
@@ -94,10 +99,19 @@ final class AuthRelay {
      * @param renamed whether the server sees another user name than the client sent
      */
     AuthRelay(StartupMessage startup, boolean renamed) {
+        this(startup, renamed, false);
+    }
+
+    /**
+     * @param clientNegotiated pgmux already told the client the protocol version (it authenticated the client
+     *                         itself): send it no NegotiateProtocolVersion of its own
+     */
+    AuthRelay(StartupMessage startup, boolean renamed, boolean clientNegotiated) {
         this.startup = startup;
         this.renamed = renamed;
         this.protocolMinor = Math.min(startup.minor(), StartupPacket.NEWEST_MINOR);
-        this.negotiationPending = needsNegotiation(startup);
+        this.negotiationPending = !clientNegotiated && needsNegotiation(startup);
+        this.negotiationSent = clientNegotiated;
     }
 
     static boolean needsNegotiation(StartupMessage startup) {
@@ -105,27 +119,32 @@ final class AuthRelay {
     }
 
     /** The protocol minor version agreed so far: the client's, capped by pgmux's and the servers'. */
-    int protocolMinor() {
+    @Override
+    public int protocolMinor() {
         return protocolMinor;
     }
 
     /** Whether the client has seen an authentication request or an error: the login can no longer move. */
-    boolean clientTookPart() {
+    @Override
+    public boolean clientTookPart() {
         return authRequestSeen || errorSeen;
     }
 
     /** Whether the client was sent the server's error. */
-    boolean errorRelayed() {
+    @Override
+    public boolean errorRelayed() {
         return errorSeen;
     }
 
     /** The client sent bytes at this time (System.nanoTime()). */
-    void clientSpoke(long nanos) {
+    @Override
+    public void clientSpoke(long nanos) {
         clientSpokeNanos = nanos;
     }
 
     /** When the client last sent bytes, or 0 if not since the last call. */
-    long takeClientSpoke() {
+    @Override
+    public long takeClientSpoke() {
         long t = clientSpokeNanos;
         clientSpokeNanos = 0;
         return t;
@@ -141,7 +160,8 @@ final class AuthRelay {
      *
      * @param laterHost whether another host could still take over the login
      */
-    List<Decision> onMessage(ByteBuf frame, boolean laterHost, ByteBufAllocator alloc) {
+    @Override
+    public List<Decision> onMessage(ByteBuf frame, boolean laterHost, ByteBufAllocator alloc) {
         byte type = frame.getByte(frame.readerIndex());
         List<Decision> out = new ArrayList<>(2);
         if (type == ErrorResponse.TYPE && !authRequestSeen && laterHost) {

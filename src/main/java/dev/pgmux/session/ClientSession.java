@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
 import dev.pgmux.RouteRequest;
@@ -13,6 +14,7 @@ import dev.pgmux.protocol.backend.BackendKeyData;
 import dev.pgmux.server.Inbox;
 import dev.pgmux.server.ServerConnection;
 import dev.pgmux.server.ServerOwner;
+import dev.pgmux.session.SessionState.Authenticating;
 import dev.pgmux.session.SessionState.Closed;
 import dev.pgmux.session.SessionState.Forwarding;
 import dev.pgmux.session.SessionState.Hidden;
@@ -109,6 +111,7 @@ public final class ClientSession {
                 f.server().write(in);
             }
             case Hidden h -> h.exchange().onBytes(in);
+            case Authenticating a -> onProxyLoginBytes(a, in);
             case Closed c -> in.release();
         }
     }
@@ -135,6 +138,7 @@ public final class ClientSession {
                     client.read();
                 }
             }
+            case Authenticating a -> client.read();
             default -> {
                 // Routing: read no more until a server is there.
             }
@@ -237,15 +241,52 @@ public final class ClientSession {
             fail(Login.TOO_LONG);
             return;
         }
-        AuthRelay relay = new AuthRelay(login.startup(), login.renamedBy(backend));
+        if (backend.auth() == AuthMode.PROXY) {
+            startProxyLogin(r, routed);
+            return;
+        }
+        connectServer(login, routed, new AuthRelay(login.startup(), login.renamedBy(backend)), r.pending().take());
+    }
+
+    /** Opens the server connection; {@code pending} (may be null) are client bytes that go after the startup. */
+    private void connectServer(Login login, RouteLookup.Routed routed, LoginRelay relay, ByteBuf pending) {
+        BackendConfig backend = routed.backend();
         ServerConnection server = new ServerConnection(proxy.servers(), client.eventLoop(), backend, routed.hosts(),
-                () -> login.forBackend(backend, relay.protocolMinor()), new ServerEvents());
+                () -> login.forBackend(backend, relay.protocolMinor()), new ServerEvents(this, client, proxy));
         state = new Relaying(login, backend, server, relay);
-        ByteBuf pending = r.pending().take();
         if (pending != null) {
             server.sendDuringLogin(pending);
         }
         server.connect();
+    }
+
+    // ---------------------------------------------------------------- authentication at pgmux
+
+    private void startProxyLogin(Routing r, RouteLookup.Routed routed) {
+        Authenticating a = ProxyLogin.begin(client, proxy, r.login(), routed, this::logLoginFailure);
+        state = a;
+        ByteBuf pending = r.pending().take();
+        if (pending != null) {
+            onProxyLoginBytes(a, pending);
+        }
+        if (state == a) {
+            client.read();
+        }
+    }
+
+    private void onProxyLoginBytes(Authenticating a, ByteBuf in) {
+        switch (a.exchange().onBytes(in)) {
+            case null -> {
+            }
+            case ProxyLogin.Refused refused -> {
+                logLoginFailure("authentication at pgmux failed sqlstate=" + refused.error().sqlState());
+                fail(refused.error(), SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())
+                        ? proxy.loginTiming().passwordFailureLocation() : Map.of());
+            }
+            case ProxyLogin.Authenticated ok -> connectServer(a.login(), a.routed(), new ProxyRelay(a.login().startup(),
+                    ProxyCredentials.forServer(a.routed().backend(), proxy.authFile(), a.login(), a.credential(),
+                            ok.clientKey())), a.exchange().rest());
+        }
     }
 
     private void startHiddenLogin(Routing r) {
@@ -257,93 +298,18 @@ public final class ClientSession {
 
     // ---------------------------------------------------------------- the server's side of the login
 
-    /** What the server connection reports; it only ever reports while this session holds it. */
-    private final class ServerEvents implements ServerOwner {
-        @Override
-        public String logContext() {
-            return "client=" + clientAddress + " user=" + logUser();
-        }
+    /** Server bytes for the client, once forwarding. */
+    void toClient(Forwarding f, ByteBuf data) {
+        f.fromServer().scan(data);
+        int n = data.readableBytes();
+        bytesFromServer += n;
+        proxy.counters().toClient(n);
+        client.write(data, client.voidPromise());
+    }
 
-        @Override
-        public void onLoginStarted() {
-            client.read();
-        }
-
-        @Override
-        public void onLoginMessage(ByteBuf frame) {
-            if (state instanceof Relaying r) {
-                RelayedLogin.onServerMessage(ClientSession.this, proxy, client, r, frame);
-            } else {
-                frame.release();
-            }
-        }
-
-        @Override
-        public void onData(ByteBuf data) {
-            if (state instanceof Forwarding f) {
-                f.fromServer().scan(data);
-                int n = data.readableBytes();
-                bytesFromServer += n;
-                proxy.counters().toClient(n);
-                client.write(data, client.voidPromise());
-            } else {
-                data.release();
-            }
-        }
-
-        @Override
-        public void onReadComplete() {
-            switch (state) {
-                case Forwarding f -> {
-                    client.flush();
-                    if (drainRequested && idle()) {
-                        terminate();
-                    } else if (!client.isWritable()) {
-                        f.server().autoRead(false); // until the client drains, see onClientWritabilityChanged
-                    }
-                }
-                case Relaying r -> {
-                    client.flush();
-                    if (client.isWritable()) {
-                        r.server().read();
-                    }
-                }
-                default -> {
-                }
-            }
-        }
-
-        @Override
-        public void onWritable() {
-            switch (state) {
-                case Forwarding f -> client.config().setAutoRead(true);
-                case Relaying r -> client.read();
-                default -> {
-                }
-            }
-        }
-
-        @Override
-        public void onFailed(ServerOwner.Failure failure, String why) {
-            switch (failure) {
-                case NO_HOST -> fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
-                        "could not connect to the backend server"));
-                case LOST_DURING_LOGIN -> {
-                    if (!(state instanceof Relaying r)) {
-                        return;
-                    }
-                    if (r.relay().errorRelayed()) {
-                        close("authentication failed");
-                    } else {
-                        log.warn("backend closed during authentication client={} user={} backend={}", clientAddress,
-                                logUser(), r.server().lastEndpoint());
-                        fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
-                                "the backend server closed the connection during authentication"));
-                    }
-                }
-                case CLOSED -> close("backend closed");
-            }
-        }
+    /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
+    boolean drainDue() {
+        return drainRequested && idle();
     }
 
     /** The relayed login is over: bytes pass through from here on. */
@@ -394,6 +360,9 @@ public final class ClientSession {
                 }
                 case Hidden h -> {
                     // as a real login would: it ends on its own, with 28P01, soon
+                }
+                case Authenticating a -> {
+                    // let it finish logging in, as a relayed login does; it ends at its first idle moment
                 }
                 case Closed c -> {
                 }
@@ -470,6 +439,7 @@ public final class ClientSession {
             case Routing r -> r.pending().release();
             case SessionState.WithServer w -> w.server().close(reason);
             case Hidden h -> h.exchange().release();
+            case Authenticating a -> a.exchange().release();
             case Closed c -> {
                 return;
             }

@@ -45,7 +45,8 @@ final class HiddenLogin {
         this.client = client;
         this.timing = timing;
         // SCRAM-SHA-256 only, as before: the hidden login never sees the client's TLS channel binding
-        this.scram = ScramServer.mock(startup.user(), timing.mockSecret(), null);
+        // SCRAM-SHA-256-PLUS offered too on TLS, as PostgreSQL offers it to every user there
+        this.scram = ScramServer.mock(startup.user(), timing.mockSecret(), ProxyCredentials.bindingOf(client));
     }
 
     /**

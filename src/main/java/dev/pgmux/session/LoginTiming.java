@@ -81,7 +81,7 @@ final class LoginTiming {
         return mean + (capped - mean) / 8;
     }
 
-    /** This proxy's secret for the salts of {@link MockScram}: the same salt for a name on every attempt. */
+    /** This proxy's secret for the salts of {@link dev.pgmux.auth.ScramServer#mock}: the same salt for a name on every attempt. */
     byte[] mockSecret() {
         return mockSecret;
     }

@@ -4,6 +4,7 @@ import dev.pgmux.Limits;
 import dev.pgmux.ProxyStats;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.Router;
+import dev.pgmux.auth.AuthFile;
 import dev.pgmux.cancel.CancelRegistry;
 import dev.pgmux.server.HostSelector;
 import dev.pgmux.server.ServerContext;
@@ -16,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * What all sessions of one proxy share, in parts that change together: the configuration (one snapshot, replaced
@@ -27,6 +29,9 @@ public final class ProxyContext {
     /** The reloadable configuration, read whole by each session step. */
     record Settings(Router router, Limits limits, RoleCheck roleCheck, boolean hideUnknownUsers, ServerTls serverTls) {
     }
+
+    /** The auth file (PgBouncer's format) for routes with {@code auth: proxy}, read at each login (reloads replace it). */
+    private volatile Supplier<AuthFile> authFile = () -> null;
 
     private volatile Settings settings;
     private volatile Map<Integer, InetSocketAddress> peers = Map.of();
@@ -101,6 +106,16 @@ public final class ProxyContext {
     public void serverTls(ServerTls serverTls) {
         Settings s = settings;
         settings = new Settings(s.router(), s.limits(), s.roleCheck(), s.hideUnknownUsers(), serverTls);
+    }
+
+    /** The auth file now in force, or null. */
+    public AuthFile authFile() {
+        return authFile.get();
+    }
+
+    /** Where the auth file in force comes from (the proxy's, which reloads replace). */
+    public void authFile(Supplier<AuthFile> source) {
+        this.authFile = source;
     }
 
     /** What sessions have seen of backend hosts' roles, and the order to try hosts in. */

@@ -20,7 +20,9 @@ final class RelayedLogin {
     static void onServerMessage(ClientSession session, ProxyContext proxy, Channel client, SessionState.Relaying r,
                                 ByteBuf frame) {
         byte type = frame.getByte(frame.readerIndex());
-        proxy.loginTiming().onServerMessage(type, r.relay(), r.login().startNanos(), r.relay().takeClientSpoke());
+        if (r.relay() instanceof AuthRelay relayed) {
+            proxy.loginTiming().onServerMessage(type, relayed, r.login().startNanos(), relayed.takeClientSpoke());
+        }
         List<AuthRelay.Decision> decisions = r.relay().onMessage(frame, r.server().laterHostAvailable(), client.alloc());
         for (AuthRelay.Decision d : decisions) {
             if (session.state() != r) {
@@ -30,6 +32,10 @@ final class RelayedLogin {
             switch (d) {
                 case AuthRelay.Relay m -> client.write(m.message());
                 case AuthRelay.Drop m -> {
+                }
+                case AuthRelay.ToServer m -> {
+                    r.server().write(m.message());
+                    r.server().flush();
                 }
                 case AuthRelay.RelayError e -> {
                     if (SqlState.INVALID_PASSWORD.equals(e.sqlState()) && proxy.hideUnknownUsers()) {

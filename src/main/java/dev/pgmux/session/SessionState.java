@@ -25,8 +25,19 @@ sealed interface SessionState {
     record Routing(Login login, Inbox pending) implements LoggedIn {
     }
 
-    /** A server connection logs in; the client's authentication is relayed through {@code relay}. */
-    record Relaying(Login login, BackendConfig backend, ServerConnection server, AuthRelay relay)
+    /**
+     * pgmux authenticates the client itself ({@code auth: proxy}) against {@code credential} (null: none, the
+     * exchange for an unknown user); the server connection comes after.
+     */
+    record Authenticating(Login login, RouteLookup.Routed routed, dev.pgmux.auth.Credential credential,
+                          ProxyLogin exchange) implements LoggedIn {
+    }
+
+    /**
+     * A server connection logs in; its messages go through {@code relay}: relayed to the client, or, when pgmux
+     * authenticated the client, answered by pgmux.
+     */
+    record Relaying(Login login, BackendConfig backend, ServerConnection server, LoginRelay relay)
             implements WithServer {
     }
 

@@ -351,6 +351,9 @@ class AuthRelayTest {
         return frame;
     }
 
+    record ToServerWith(String message) {
+    }
+
     /** The decisions for one server message, each buffer read and released. */
     private List<Object> decide(AuthRelay relay, byte[] message, boolean laterHost) {
         List<Object> out = new ArrayList<>();
@@ -363,6 +366,7 @@ class AuthRelayTest {
                 case Fail f -> new Failed(take(f.error().encode(alloc)), f.logReason());
                 case NextHost n -> n;
                 case Drop x -> x;
+                case AuthRelay.ToServer t -> new ToServerWith(take(t.message()));
             });
         }
         return out;
