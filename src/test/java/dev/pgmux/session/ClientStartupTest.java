@@ -9,12 +9,10 @@ import dev.pgmux.Router;
 import dev.pgmux.RoutingException;
 import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.WireBytes;
+import dev.pgmux.testing.TrackingAllocator;
 import dev.pgmux.transport.Transport;
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledDirectByteBuf;
-import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -572,39 +570,5 @@ class ClientStartupTest {
             b.raw(p);
         }
         return b.bytes();
-    }
-
-    /** Hands out unpooled buffers and remembers each, so that a test can check all were released. */
-    private static final class TrackingAllocator extends AbstractByteBufAllocator {
-        private final List<ByteBuf> allocated = new CopyOnWriteArrayList<>();
-
-        TrackingAllocator() {
-            super(false);
-        }
-
-        @Override
-        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-            return track(new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity));
-        }
-
-        @Override
-        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-            return track(new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity));
-        }
-
-        private ByteBuf track(ByteBuf buf) {
-            allocated.add(buf);
-            return buf;
-        }
-
-        @Override
-        public boolean isDirectBufferPooled() {
-            return false;
-        }
-
-        void assertAllReleased() {
-            assertThat(allocated).as("buffers allocated by the session").allSatisfy(b ->
-                    assertThat(b.refCnt()).as("reference count of %s", b).isZero());
-        }
     }
 }
