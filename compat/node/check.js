@@ -1,5 +1,5 @@
 // node-postgres checks through pgmux:  node compat/node/check.js "postgresql://alice:PASSWORD@127.0.0.1:5434/lab"
-// (after `npm install` in compat/node). Exit status 0 when every check passes. See compat/README.md.
+// (after `npm ci` in compat/node). Exit status 0 when every check passes. See compat/README.md.
 const { Client } = require('pg');
 const { from: copyFrom, to: copyTo } = require('pg-copy-streams');
 const Cursor = require('pg-cursor');
