@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.pgmux.auth.ScramVerifier;
 import dev.pgmux.embedded.LocalPostgres;
+import com.ongres.scram.client.ScramClient;
+import dev.pgmux.testing.RawClient;
 import dev.pgmux.testing.TestCerts;
 import dev.pgmux.testing.TestServers;
 import java.io.IOException;
@@ -185,6 +187,56 @@ class ProxyAuthIT {
         }
         assertThatThrownBy(() -> connect("fileuser", "plain_pw").close())
                 .isInstanceOfSatisfying(PSQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
+    }
+
+    @Test
+    void aQueryPipelinedRightAfterTheProofWaitsForPgmuxsOwnLogin() throws Exception {
+        // The client may send its first query with its SCRAM final message; the server must not see it while pgmux
+        // is still answering the server's own authentication request.
+        try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
+            c.setTimeout(10_000);
+            c.startup(0, RawClient.params("user", TestServers.ALICE, "database", "postgres"));
+            RawClient.Message sasl = c.read();
+            assertThat(sasl.type()).isEqualTo('R');
+            ScramClient scram = ScramClient.builder().advertisedMechanisms(List.of("SCRAM-SHA-256"))
+                    .username("*").password(TestServers.ALICE_PASSWORD.toCharArray()).build();
+            c.send(saslMessage(scram.clientFirstMessage().toString(), "SCRAM-SHA-256"));
+            RawClient.Message cont = c.read();
+            assertThat(cont.int32(0)).isEqualTo(11);
+            scram.serverFirstMessage(new String(cont.body(), 4, cont.body().length - 4, StandardCharsets.UTF_8));
+            byte[] fin = saslMessage(scram.clientFinalMessage().toString(), null);
+            byte[] query = queryMessage("select 'pipelined'");
+            byte[] both = new byte[fin.length + query.length];
+            System.arraycopy(fin, 0, both, 0, fin.length);
+            System.arraycopy(query, 0, both, fin.length, query.length);
+            c.send(both);
+            c.readUntil('Z');
+            RawClient.Message row = c.readUntil('D');
+            assertThat(new String(row.body(), StandardCharsets.UTF_8)).contains("pipelined");
+            assertThat(c.readUntil('Z').type()).isEqualTo('Z');
+        }
+    }
+
+    /** A 'p' message: SASLInitialResponse when {@code mechanism} is given, else SASLResponse. */
+    static byte[] saslMessage(String data, String mechanism) {
+        byte[] d = data.getBytes(StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1024);
+        b.put((byte) 'p').putInt(0);
+        if (mechanism != null) {
+            b.put(mechanism.getBytes(StandardCharsets.US_ASCII)).put((byte) 0).putInt(d.length);
+        }
+        b.put(d);
+        b.putInt(1, b.position() - 1);
+        out.write(b.array(), 0, b.position());
+        return out.toByteArray();
+    }
+
+    static byte[] queryMessage(String sql) {
+        byte[] q = sql.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(q.length + 6);
+        b.put((byte) 'Q').putInt(q.length + 5).put(q).put((byte) 0);
+        return b.array();
     }
 
     @Test

@@ -67,6 +67,8 @@ public final class ServerConnection {
     /** Bytes from the client sent during login, kept for the next host until the owner commits. */
     private ByteBuf replay;
     private boolean committed;
+    /** The owner answers the login itself: client bytes wait until {@link #ready()} instead of joining the login. */
+    private boolean holdUntilReady;
 
     /**
      * @param hosts   the backend's hosts in the order to try them; an address of null is a host that did not resolve
@@ -109,8 +111,10 @@ public final class ServerConnection {
     /** The client took part in this host's login: no moving on to another host from here on. */
     public void commit() {
         committed = true;
-        ReferenceCountUtil.release(replay);
-        replay = null;
+        if (!holdUntilReady) {
+            ReferenceCountUtil.release(replay);
+            replay = null;
+        }
     }
 
     /**
@@ -122,13 +126,32 @@ public final class ServerConnection {
         hostFailed(why);
     }
 
+    /** Whether client bytes go to the server now: a login under way that the client takes part in. */
+    public boolean takesClientBytes() {
+        return state instanceof LoggingIn && !holdUntilReady;
+    }
+
     /** Whether the login is under way at a host (the startup message is out): the client's messages go through. */
     public boolean isLoggingIn() {
         return state instanceof LoggingIn;
     }
 
+    /**
+     * The owner logs in to the server itself (pgmux authenticated the client): what the client sends during the
+     * login (a query pipelined after its own authentication) must not reach the server before its login is over, or
+     * the server would take it for an answer to its authentication request. Call before {@link #connect()}.
+     */
+    public void holdClientBytesUntilReady() {
+        holdUntilReady = true;
+    }
+
     /** Sends client bytes during login; until the owner commits they are kept for the next host too. */
     public void sendDuringLogin(ByteBuf bytes) {
+        if (holdUntilReady) {
+            replay = replay == null ? bytes
+                    : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), replay, bytes);
+            return;
+        }
         if (!committed) {
             replay = replay == null ? bytes.retainedDuplicate()
                     : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), replay, bytes.retainedDuplicate());
@@ -175,6 +198,11 @@ public final class ServerConnection {
         commit();
         state = new Ready(l.host(), l.channel(), l.sent(), l.reader().parameters());
         l.channel().config().setAutoRead(true);
+        if (holdUntilReady && replay != null) {
+            ByteBuf held = replay;
+            replay = null;
+            l.channel().writeAndFlush(held, l.channel().voidPromise());
+        }
         ByteBuf rest = l.reader().rest();
         if (rest != null) {
             owner.onData(rest);
@@ -425,7 +453,7 @@ public final class ServerConnection {
         Channel ch = c.channel();
         StartupMessage sent = startup.get();
         ch.write(sent.encode(ch.alloc()));
-        if (replay != null) {
+        if (replay != null && !holdUntilReady) {
             // Kept until the owner commits to this host: another host would need the bytes again.
             ch.write(replay.retainedDuplicate());
         }

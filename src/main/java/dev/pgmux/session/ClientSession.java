@@ -122,7 +122,7 @@ public final class ClientSession {
             case Relaying r -> {
                 r.server().flush();
                 // While a host is still being connected to, read no more: the bytes would only pile up for it.
-                if (r.server().isLoggingIn() && r.server().isWritable()) {
+                if (r.server().takesClientBytes() && r.server().isWritable()) {
                     client.read();
                 }
             }
@@ -254,6 +254,9 @@ public final class ClientSession {
         ServerConnection server = new ServerConnection(proxy.servers(), client.eventLoop(), backend, routed.hosts(),
                 () -> login.forBackend(backend, relay.protocolMinor()), new ServerEvents(this, client, proxy));
         state = new Relaying(login, backend, server, relay);
+        if (relay instanceof ProxyRelay) {
+            server.holdClientBytesUntilReady(); // pgmux answers the server's authentication itself
+        }
         if (pending != null) {
             server.sendDuringLogin(pending);
         }

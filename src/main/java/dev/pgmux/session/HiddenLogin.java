@@ -45,8 +45,9 @@ final class HiddenLogin {
         this.client = client;
         this.timing = timing;
         // SCRAM-SHA-256 only, as before: the hidden login never sees the client's TLS channel binding
-        // SCRAM-SHA-256-PLUS offered too on TLS, as PostgreSQL offers it to every user there
-        this.scram = ScramServer.mock(startup.user(), timing.mockSecret(), ProxyCredentials.bindingOf(client));
+        // No SCRAM-SHA-256-PLUS, as for the relayed logins of users with routes (pgmux filters it out there): the
+        // offer must not tell an unknown user from a known one.
+        this.scram = ScramServer.mock(startup.user(), timing.mockSecret(), null);
     }
 
     /**
