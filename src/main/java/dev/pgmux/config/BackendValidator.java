@@ -2,6 +2,7 @@ package dev.pgmux.config;
 
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.routing.BackendTemplate;
 import java.nio.file.Path;
@@ -50,7 +51,7 @@ final class BackendValidator {
         }
         BackendConfig backend = report(key, raw.parse(files(key), checks.environment()));
         if (backend != null) {
-            clientsCanLogIn(key, backend.auth(), backend.clientCredential());
+            clientsCanLogIn(key, backend.auth(), backend.clientAuthMethod(), backend.clientCredential());
         }
         return backend;
     }
@@ -59,14 +60,14 @@ final class BackendValidator {
     BackendTemplate template(Key key, BackendSpec raw) {
         BackendTemplate template = report(key, raw.parseTemplate(files(key), checks.environment()));
         if (template != null) {
-            clientsCanLogIn(key, template.auth(), template.clientCredential());
+            clientsCanLogIn(key, template.auth(), template.clientAuthMethod(), template.clientCredential());
         }
         return template;
     }
 
-    /** A proxy route with nothing to check clients' passwords against would refuse every login. */
-    private void clientsCanLogIn(Key key, AuthMode auth, String clientCredential) {
-        if (auth == AuthMode.PROXY && clientCredential == null && !authFile) {
+    /** A proxy route whose method checks passwords, with nothing to check them against, would refuse every login. */
+    private void clientsCanLogIn(Key key, AuthMode auth, ClientAuthMethod method, String clientCredential) {
+        if (auth == AuthMode.PROXY && method.checksPassword() && clientCredential == null && !authFile) {
             checks.error(key.child("auth"), "proxy: pgmux authenticates clients, but there is nothing to check their"
                     + " passwords against: give client_password (`./pgmux passwd USER` makes one) or a top-level"
                     + " auth_file");
