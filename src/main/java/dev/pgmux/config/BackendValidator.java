@@ -17,12 +17,22 @@ import java.util.function.Function;
  */
 final class BackendValidator {
     private final Checks checks;
-    private final boolean authFile;
+    private final Context context;
 
-    /** @param authFile whether the config has an {@code auth_file}, where proxy routes find clients' credentials */
-    BackendValidator(Checks checks, boolean authFile) {
+    /**
+     * What the rest of the config offers a route's clients.
+     *
+     * @param authFile            an {@code auth_file}, where proxy routes find clients' credentials
+     * @param tls                 TLS toward clients ({@code tls.cert} and {@code tls.key})
+     * @param clientCa            {@code tls.client_ca}, without which no client has a verified certificate
+     * @param cleartextWithoutTls {@code allow_cleartext_without_tls}
+     */
+    record Context(boolean authFile, boolean tls, boolean clientCa, boolean cleartextWithoutTls) {
+    }
+
+    BackendValidator(Checks checks, Context context) {
         this.checks = checks;
-        this.authFile = authFile;
+        this.context = context;
     }
 
     /** A map of user name to route ({@code routes:}); routes with errors are left out. */
@@ -65,12 +75,24 @@ final class BackendValidator {
         return template;
     }
 
-    /** A proxy route whose method checks passwords, with nothing to check them against, would refuse every login. */
+    /** A proxy route whose clients could never log in (so the config is wrong) is an error. */
     private void clientsCanLogIn(Key key, AuthMode auth, ClientAuthMethod method, String clientCredential) {
-        if (auth == AuthMode.PROXY && method.checksPassword() && clientCredential == null && !authFile) {
+        if (auth != AuthMode.PROXY) {
+            return;
+        }
+        if (method.checksPassword() && clientCredential == null && !context.authFile()) {
             checks.error(key.child("auth"), "proxy: pgmux authenticates clients, but there is nothing to check their"
                     + " passwords against: give client_password (`./pgmux passwd USER` makes one) or a top-level"
                     + " auth_file");
+        }
+        if (method == ClientAuthMethod.PASSWORD && !context.tls() && !context.cleartextWithoutTls()) {
+            checks.error(key.child("client_auth_method"), "password: clients send their password in cleartext,"
+                    + " which pgmux takes over TLS only: configure tls (cert, key), or set allow_cleartext_without_tls:"
+                    + " true");
+        }
+        if (method == ClientAuthMethod.CERT && !context.clientCa()) {
+            checks.error(key.child("client_auth_method"), "cert: no client has a verified certificate without"
+                    + " tls.client_ca, the CA certificates that sign them");
         }
     }
 
