@@ -35,6 +35,27 @@ final class ProxyCredentials {
     private ProxyCredentials() {
     }
 
+    /** What a client proved it knows for its own user name, which its server's own credential takes too. */
+    sealed interface Proof {
+        /** Nothing: an Authenticator, {@code trust} or {@code cert} let the client in. */
+        Proof NONE = new Nothing();
+
+        record Nothing() implements Proof {
+        }
+
+        /** The ClientKey a SCRAM proof against the server's own verifier revealed, and that verifier's ServerKey. */
+        record ScramKeys(byte[] clientKey, byte[] serverKey) implements Proof {
+        }
+
+        /** The password the client sent in cleartext and pgmux checked. */
+        record Cleartext(byte[] password) implements Proof {
+        }
+
+        /** The md5 hash the client answered MD5 with (PgBouncer logs in with it too). */
+        record Md5(Md5Hash hash) implements Proof {
+        }
+    }
+
     /** The credential the client must prove it knows, or null when there is none (the user is then unknown). */
     static Credential forClient(BackendConfig backend, AuthFile authFile, String user) {
         if (backend.clientCredential() != null) {
@@ -59,15 +80,11 @@ final class ProxyCredentials {
     }
 
     /**
-     * What pgmux logs in to the server with, once the client proved itself.
-     *
-     * @param clientKey         what the client's SCRAM proof revealed, or null
-     * @param clientPassword    the password the client sent in cleartext, checked against {@code clientCredential},
-     *                          or null (never one only the application's hook accepted: a token is no password)
+     * What pgmux logs in to the server with, once the client is in: the route's password, the auth file's, or what
+     * the client proved (never a password only the application's hook accepted: a token is no password).
      */
     static ProxyRelay.BackendCredentials forServer(BackendConfig backend, AuthFile authFile, Login login,
-                                                   Credential clientCredential, byte[] clientKey,
-                                                   byte[] clientPassword) {
+                                                   Proof proof) {
         String user = backend.user() != null ? backend.user() : login.user();
         char[] password = null;
         if (backend.password() != null) {
@@ -75,18 +92,15 @@ final class ProxyCredentials {
         } else if (authFile != null && authFile.lookup(user).map(Credential::parse).orElse(null) instanceof PlainPassword p) {
             password = p.password();
         }
-        if (password == null && !login.renamedBy(backend)) {
-            if (clientKey != null && clientCredential instanceof ScramVerifier v) {
-                return new ProxyRelay.BackendCredentials(user, null, clientKey, v.serverKey(), null);
-            }
-            if (clientPassword != null) {
-                return new ProxyRelay.BackendCredentials(user, utf8(clientPassword), null, null, null);
-            }
-            if (clientCredential instanceof Md5Hash h) {
-                return new ProxyRelay.BackendCredentials(user, null, null, null, h);
-            }
+        if (password != null || login.renamedBy(backend)) {
+            return new ProxyRelay.BackendCredentials(user, password, null, null, null);
         }
-        return new ProxyRelay.BackendCredentials(user, password, null, null, null);
+        return switch (proof) {
+            case Proof.ScramKeys k -> new ProxyRelay.BackendCredentials(user, null, k.clientKey(), k.serverKey(), null);
+            case Proof.Cleartext c -> new ProxyRelay.BackendCredentials(user, utf8(c.password()), null, null, null);
+            case Proof.Md5 m -> new ProxyRelay.BackendCredentials(user, null, null, null, m.hash());
+            case Proof.Nothing n -> new ProxyRelay.BackendCredentials(user, null, null, null, null);
+        };
     }
 
     /** A password as the client sent it, as characters (invalid UTF-8 replaced, as startup parameters are). */

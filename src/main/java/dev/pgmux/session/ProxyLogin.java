@@ -8,6 +8,7 @@ import dev.pgmux.auth.Credential;
 import dev.pgmux.auth.LoginErrors;
 import dev.pgmux.auth.Md5Hash;
 import dev.pgmux.auth.ScramServer;
+import dev.pgmux.auth.ScramVerifier;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
@@ -194,7 +195,7 @@ final class ProxyLogin {
         ClientAuthMethod method = backend.clientAuthMethod();
         switch (method) {
             case TRUST -> {
-                return authenticated(null, null);
+                return authenticated(ProxyCredentials.Proof.NONE);
             }
             case CERT -> {
                 return certificate();
@@ -269,7 +270,11 @@ final class ProxyLogin {
                             new AuthenticationSASLContinue(c.serverFirstMessage()).encode(client.alloc()));
                     case ScramServer.Done d -> {
                         client.write(new AuthenticationSASLFinal(d.serverFinalMessage()).encode(client.alloc()));
-                        return authenticated(d.clientKey(), null);
+                        // A verifier made here from a plain password has a salt of its own: its keys are not the
+                        // server's.
+                        return authenticated(credential instanceof ScramVerifier v
+                                ? new ProxyCredentials.Proof.ScramKeys(d.clientKey(), v.serverKey())
+                                : ProxyCredentials.Proof.NONE);
                     }
                     case ScramServer.Failure f -> {
                         return new Refused(f.error(), credential == null ? "no credential for the user (SCRAM"
@@ -287,8 +292,10 @@ final class ProxyLogin {
                 }
                 // ISO-8859-1 keeps every byte: anything but the 35 ASCII characters of the answer cannot match.
                 String answer = body.toString(body.readerIndex(), body.readableBytes() - 1, StandardCharsets.ISO_8859_1);
-                return m.hash().verifyResponse(answer, m.salt()) ? authenticated(null, null)
-                        : new Refused(LoginErrors.passwordFailed(login.user()), "wrong password (MD5)");
+                if (!m.hash().verifyResponse(answer, m.salt())) {
+                    return new Refused(LoginErrors.passwordFailed(login.user()), "wrong password (MD5)");
+                }
+                return authenticated(new ProxyCredentials.Proof.Md5(m.hash()));
             }
             case Cleartext c -> {
                 Refused malformed = malformedPassword(body);
@@ -339,7 +346,8 @@ final class ProxyLogin {
                 }
                 Outcome outcome = error != null ? hookFailed(error) : switch (verdict.decision()) {
                     case null -> hookFailed(new NullPointerException("the authenticator returned null"));
-                    case Authenticator.Pass p -> verdict.matches() ? authenticated(null, password)
+                    case Authenticator.Pass p -> verdict.matches()
+                            ? authenticated(new ProxyCredentials.Proof.Cleartext(password))
                             : new Refused(LoginErrors.passwordFailed(login.user()), stored == null
                             ? "no credential for the user" : "wrong password (cleartext)");
                     default -> decided(verdict.decision(), true);
@@ -354,7 +362,7 @@ final class ProxyLogin {
     /** The hook's ACCEPT or REFUSE. */
     private Outcome decided(Authenticator.Decision decision, boolean passwordSent) {
         if (!(decision instanceof Authenticator.Refuse refuse)) {
-            return authenticated(null, null);
+            return authenticated(ProxyCredentials.Proof.NONE);
         }
         String sqlState = passwordSent ? SqlState.INVALID_PASSWORD : SqlState.INVALID_AUTHORIZATION_SPECIFICATION;
         ErrorResponse error = refuse.message() != null ? ErrorResponse.fatal(sqlState, refuse.message())
@@ -394,15 +402,14 @@ final class ProxyLogin {
                     ? "client certificate contains no user name (CN)"
                     : "certificate CN \"" + Login.escape(cn) + "\" is not the user name");
         }
-        return authenticated(null, null);
+        return authenticated(ProxyCredentials.Proof.NONE);
     }
 
-    /** Sends AuthenticationOk; {@code clientKey} or {@code password} is what the client proved it knows, or null. */
-    private Outcome authenticated(byte[] clientKey, byte[] password) {
+    /** Sends AuthenticationOk; {@code proof} is what the client proved it knows. */
+    private Outcome authenticated(ProxyCredentials.Proof proof) {
         step = new Waiting();
         client.writeAndFlush(new AuthenticationOk().encode(client.alloc()));
-        return new Authenticated(ProxyCredentials.forServer(backend, proxy.authFile(), login, credential, clientKey,
-                password));
+        return new Authenticated(ProxyCredentials.forServer(backend, proxy.authFile(), login, proof));
     }
 
     private AuthRequest request(char[] password) {

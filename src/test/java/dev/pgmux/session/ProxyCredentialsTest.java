@@ -6,9 +6,7 @@ import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.Secret;
-import dev.pgmux.auth.Credential;
 import dev.pgmux.auth.Md5Hash;
-import dev.pgmux.auth.ScramVerifier;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.testing.TestCerts;
 import java.io.InputStream;
@@ -25,7 +23,6 @@ import org.junit.jupiter.api.Test;
  * carries.
  */
 class ProxyCredentialsTest {
-    static final ScramVerifier VERIFIER = ScramVerifier.generate("secret".toCharArray());
     static final Md5Hash MD5 = new Md5Hash(Md5Hash.of("secret", "ann"));
     static final Login ANN = new Login(new StartupMessage(3, 0, Map.of("user", "ann"), List.of()), null, 0);
 
@@ -33,25 +30,32 @@ class ProxyCredentialsTest {
         return BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientAuthMethod(ClientAuthMethod.PASSWORD);
     }
 
+    static final ProxyCredentials.Proof KEYS = new ProxyCredentials.Proof.ScramKeys(new byte[32], new byte[32]);
+    static final ProxyCredentials.Proof CLEARTEXT =
+            new ProxyCredentials.Proof.Cleartext("sécret".getBytes(StandardCharsets.UTF_8));
+    static final ProxyCredentials.Proof MD5_ANSWER = new ProxyCredentials.Proof.Md5(MD5);
+
     @Test
     void theRoutesPasswordWinsOverAnythingTheClientProved() {
-        ProxyRelay.BackendCredentials c = ProxyCredentials.forServer(route().password(Secret.of("backend-pw")).build(),
-                null, ANN, VERIFIER, new byte[32], "secret".getBytes(StandardCharsets.UTF_8));
-        assertThat(c.password()).containsExactly("backend-pw".toCharArray());
-        assertThat(c.clientKey()).isNull();
-        assertThat(c.md5()).isNull();
+        for (ProxyCredentials.Proof proof : List.of(KEYS, CLEARTEXT, MD5_ANSWER, ProxyCredentials.Proof.NONE)) {
+            ProxyRelay.BackendCredentials c = ProxyCredentials.forServer(route().password(Secret.of("backend-pw"))
+                    .build(), null, ANN, proof);
+            assertThat(c.password()).containsExactly("backend-pw".toCharArray());
+            assertThat(c.clientKey()).isNull();
+            assertThat(c.md5()).isNull();
+        }
     }
 
     @Test
     void elseWhatTheClientProvedForItsOwnUserName() {
-        byte[] key = new byte[32];
-        assertThat(ProxyCredentials.forServer(route().build(), null, ANN, VERIFIER, key, null).clientKey())
-                .isEqualTo(key);
-        assertThat(ProxyCredentials.forServer(route().build(), null, ANN, VERIFIER, null,
-                "sécret".getBytes(StandardCharsets.UTF_8)).password()).containsExactly("sécret".toCharArray());
-        assertThat(ProxyCredentials.forServer(route().build(), null, ANN, MD5, null, null).md5()).isEqualTo(MD5);
-        ProxyRelay.BackendCredentials none = ProxyCredentials.forServer(route().build(), null, ANN, VERIFIER, null,
-                null);
+        ProxyRelay.BackendCredentials keys = ProxyCredentials.forServer(route().build(), null, ANN, KEYS);
+        assertThat(keys.clientKey()).hasSize(32);
+        assertThat(keys.serverKey()).hasSize(32);
+        assertThat(ProxyCredentials.forServer(route().build(), null, ANN, CLEARTEXT).password())
+                .containsExactly("sécret".toCharArray());
+        assertThat(ProxyCredentials.forServer(route().build(), null, ANN, MD5_ANSWER).md5()).isEqualTo(MD5);
+        ProxyRelay.BackendCredentials none = ProxyCredentials.forServer(route().build(), null, ANN,
+                ProxyCredentials.Proof.NONE);
         assertThat(none.password()).isNull();
         assertThat(none.clientKey()).isNull();
         assertThat(none.md5()).isNull();
@@ -61,9 +65,8 @@ class ProxyCredentialsTest {
     @Test
     void nothingTheClientProvedGoesToAnotherUser() {
         BackendConfig renamed = route().user("owner").build();
-        for (Credential credential : List.<Credential>of(VERIFIER, MD5)) {
-            ProxyRelay.BackendCredentials c = ProxyCredentials.forServer(renamed, null, ANN, credential, new byte[32],
-                    "secret".getBytes(StandardCharsets.UTF_8));
+        for (ProxyCredentials.Proof proof : List.of(KEYS, CLEARTEXT, MD5_ANSWER)) {
+            ProxyRelay.BackendCredentials c = ProxyCredentials.forServer(renamed, null, ANN, proof);
             assertThat(c.user()).isEqualTo("owner");
             assertThat(c.password()).isNull();
             assertThat(c.clientKey()).isNull();
