@@ -23,7 +23,9 @@ public enum ClientAuthMethod {
     /** A client certificate verified against pgmux's client CA, whose common name (CN) is the user name. */
     CERT;
 
-    /** Parses the pg_hba.conf names {@code scram-sha-256}, {@code md5}, {@code password}, {@code trust}, {@code cert}. */
+    /**
+     * Parses the pg_hba.conf names {@code scram-sha-256}, {@code md5}, {@code password}, {@code trust}, {@code cert}.
+     */
     public static ClientAuthMethod parse(String value) {
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "scram-sha-256" -> SCRAM_SHA_256;

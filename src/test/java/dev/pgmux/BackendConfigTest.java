@@ -50,7 +50,8 @@ class BackendConfigTest {
     void toStringShowsNoCredential() {
         BackendConfig b = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
                 .password(Secret.of("backend-pw")).build();
-        assertThat(b.toString()).doesNotContain("cGdtdXgt").doesNotContain("SCRAM-SHA-256$").doesNotContain("backend-pw")
+        assertThat(b.toString()).doesNotContain("cGdtdXgt").doesNotContain("SCRAM-SHA-256$")
+                .doesNotContain("backend-pw")
                 .contains("auth=PROXY, clientAuthMethod=SCRAM_SHA_256, clientCredential=***, password=Secret[***]");
         assertThat(BackendConfig.of("db", 5432, null).toString()).endsWith("auth=PASSTHROUGH,"
                 + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null]");

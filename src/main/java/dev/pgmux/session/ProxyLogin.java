@@ -51,6 +51,8 @@ final class ProxyLogin {
     /** PostgreSQL's limit for one authentication message (PG_MAX_AUTH_TOKEN_LENGTH). */
     private static final int MAX_AUTH_MESSAGE = 65535;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** A client chooses what the hook is given, so it could make a faulty one throw on every login. */
+    private static final LoginFailureLog HOOK_FAILURES = new LoginFailureLog(10);
 
     /** How the exchange ended. */
     sealed interface Outcome {
@@ -291,7 +293,8 @@ final class ProxyLogin {
                     return malformed;
                 }
                 // ISO-8859-1 keeps every byte: anything but the 35 ASCII characters of the answer cannot match.
-                String answer = body.toString(body.readerIndex(), body.readableBytes() - 1, StandardCharsets.ISO_8859_1);
+                String answer = body.toString(body.readerIndex(), body.readableBytes() - 1,
+                        StandardCharsets.ISO_8859_1);
                 if (!m.hash().verifyResponse(answer, m.salt())) {
                     return new Refused(LoginErrors.passwordFailed(login.user()), "wrong password (MD5)");
                 }
@@ -366,23 +369,29 @@ final class ProxyLogin {
         }
         String sqlState = passwordSent ? SqlState.INVALID_PASSWORD : SqlState.INVALID_AUTHORIZATION_SPECIFICATION;
         ErrorResponse error = refuse.message() != null ? ErrorResponse.fatal(sqlState, refuse.message())
-                : passwordSent ? LoginErrors.passwordFailed(login.user()) : LoginErrors.authenticationFailed(login.user());
+                : passwordSent ? LoginErrors.passwordFailed(login.user())
+                : LoginErrors.authenticationFailed(login.user());
         return new Refused(error, "refused by the authenticator");
     }
 
     private Refused hookFailed(Throwable error) {
         return switch (error) {
             case TimeoutException e -> {
-                ClientSession.log.warn("authenticator timed out client={} user={} timeout_ms={}", client.remoteAddress(),
-                        login.logUser(), proxy.hook() == null ? null : proxy.hook().timeout().toMillis());
+                if (HOOK_FAILURES.admit(ClientSession.log)) {
+                    ClientSession.log.warn("authenticator timed out client={} user={} timeout_ms={}",
+                            client.remoteAddress(), login.logUser(),
+                            proxy.hook() == null ? null : proxy.hook().timeout().toMillis());
+                }
                 yield new Refused(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not authenticate the connection: timed out"), "authenticator timed out");
             }
             case RejectedExecutionException e -> new Refused(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW,
                     "the proxy is shutting down"), "shutting down");
             default -> {
-                ClientSession.log.error("authenticator failed client={} user={}", client.remoteAddress(),
-                        login.logUser(), error);
+                if (HOOK_FAILURES.admit(ClientSession.log)) {
+                    ClientSession.log.error("authenticator failed client={} user={}", client.remoteAddress(),
+                            login.logUser(), error);
+                }
                 yield new Refused(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not authenticate the connection"), "authenticator failed");
             }

@@ -334,7 +334,8 @@ class ConfigSourceTest {
         assertThat(env.keySet()).containsExactlyInAnyOrderElementsOf(ConfigSource.ENVIRONMENT.keySet());
         ServerConfig c = new ConfigSource(null, env, List.of()).load();
         assertThat(c).isEqualTo(new ServerConfig(List.of("127.0.0.1:1"), new HostPort("127.0.0.1", 2), 2,
-                new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3", TestCerts.caCert()),
+                new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3",
+                        TestCerts.caCert()),
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
                         Duration.ofSeconds(8)),
                 new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null));
