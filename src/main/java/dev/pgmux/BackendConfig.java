@@ -29,6 +29,9 @@ import java.util.regex.Pattern;
  * @param targetSessionAttrs which hosts are acceptable; default {@link TargetSessionAttrs#ANY}
  * @param loadBalanceHosts   the order in which hosts are tried; default {@link LoadBalanceHosts#DISABLE}
  * @param auth               who authenticates the client; default {@link AuthMode#PASSTHROUGH} (the backend)
+ * @param clientAuthMethod   with {@link AuthMode#PROXY}: how pgmux authenticates the client; default
+ *                           {@link ClientAuthMethod#SCRAM_SHA_256}. An MD5 hash as {@code clientCredential} cannot
+ *                           answer SCRAM, so it needs another method ({@link ClientAuthMethod#MD5} as a rule)
  * @param clientCredential   with {@link AuthMode#PROXY}: what clients of this route authenticate against, a SCRAM
  *                           verifier {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>} or an MD5
  *                           hash {@code md5} + 32 hex digits, as PostgreSQL stores them in
@@ -39,8 +42,8 @@ import java.util.regex.Pattern;
  */
 public record BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
                             SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
-                            LoadBalanceHosts loadBalanceHosts, AuthMode auth, String clientCredential,
-                            Secret password) {
+                            LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                            String clientCredential, Secret password) {
 
     /**
      * The form of a SCRAM-SHA-256 verifier as PostgreSQL stores it (RFC 5803); only the form: the values are read
@@ -50,6 +53,11 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             "SCRAM-SHA-256\\$[1-9][0-9]{0,9}:[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}");
     /** PostgreSQL's test for an MD5 hash ({@code get_password_type}): lower-case hex digits only. */
     private static final Pattern MD5_HASH = Pattern.compile("md5[0-9a-f]{32}");
+
+    /** The refusal of an MD5 hash as the credential of a SCRAM route. */
+    public static final String MD5_NEEDS_MD5_METHOD = "an MD5 hash cannot answer SCRAM-SHA-256, the route's client"
+            + " authentication method: set client_auth_method md5 (MD5 for this hash, as PostgreSQL's md5 method),"
+            + " or give a SCRAM verifier";
 
     /** One host of a backend. */
     public record Endpoint(String host, int port) {
@@ -129,6 +137,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
         auth = auth == null ? AuthMode.PASSTHROUGH : auth;
+        clientAuthMethod = clientAuthMethod == null ? ClientAuthMethod.SCRAM_SHA_256 : clientAuthMethod;
         if (clientCredential != null) {
             checkClientCredential(clientCredential);
         }
@@ -136,14 +145,23 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             throw new IllegalArgumentException("a client credential or backend password needs auth proxy: with"
                     + " auth passthrough the backend authenticates the client");
         }
+        if (auth == AuthMode.PASSTHROUGH && clientAuthMethod != ClientAuthMethod.SCRAM_SHA_256) {
+            throw new IllegalArgumentException("a client authentication method needs auth proxy: with auth"
+                    + " passthrough the backend authenticates the client");
+        }
+        if (clientAuthMethod == ClientAuthMethod.SCRAM_SHA_256 && clientCredential != null
+                && MD5_HASH.matcher(clientCredential).matches()) {
+            throw new IllegalArgumentException(MD5_NEEDS_MD5_METHOD);
+        }
     }
+
 
     /** A backend that relays authentication, as before pgmux could authenticate clients itself. */
     public BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
                          SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                          LoadBalanceHosts loadBalanceHosts) {
         this(hosts, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, null,
-                null, null);
+                null, null, null);
     }
 
     /**
@@ -197,7 +215,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     public Builder toBuilder() {
         Builder b = new Builder().user(user).database(database).sslMode(sslMode).sslRootCert(sslRootCert)
                 .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts).auth(auth)
-                .clientCredential(clientCredential).password(password);
+                .clientAuthMethod(clientAuthMethod).clientCredential(clientCredential).password(password);
         b.hosts.addAll(hosts);
         b.parameters.putAll(parameters);
         return b;
@@ -221,7 +239,8 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         return "BackendConfig[hosts=" + hosts + ", user=" + user + ", database=" + database + ", parameters="
                 + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert + ", targetSessionAttrs="
                 + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth=" + auth
-                + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password + "]";
+                + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential="
+                + (clientCredential == null ? null : "***") + ", password=" + password + "]";
     }
 
     /**
@@ -240,6 +259,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         private TargetSessionAttrs targetSessionAttrs = TargetSessionAttrs.ANY;
         private LoadBalanceHosts loadBalanceHosts = LoadBalanceHosts.DISABLE;
         private AuthMode auth = AuthMode.PASSTHROUGH;
+        private ClientAuthMethod clientAuthMethod = ClientAuthMethod.SCRAM_SHA_256;
         private String clientCredential;
         private Secret password;
 
@@ -311,6 +331,12 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             return this;
         }
 
+        /** How pgmux authenticates the clients of an {@link AuthMode#PROXY} route. */
+        public Builder clientAuthMethod(ClientAuthMethod clientAuthMethod) {
+            this.clientAuthMethod = clientAuthMethod;
+            return this;
+        }
+
         /** A SCRAM-SHA-256 verifier or an MD5 hash for clients of an {@link AuthMode#PROXY} route. */
         public Builder clientCredential(String clientCredential) {
             this.clientCredential = clientCredential;
@@ -337,7 +363,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             }
             all.addAll(hosts);
             return new BackendConfig(all, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs,
-                    loadBalanceHosts, auth, clientCredential, password);
+                    loadBalanceHosts, auth, clientAuthMethod, clientCredential, password);
         }
     }
 }

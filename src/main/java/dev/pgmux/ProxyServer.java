@@ -44,6 +44,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    /** How long an {@link Authenticator} may take by default. */
+    public static final Duration DEFAULT_AUTHENTICATOR_TIMEOUT = Duration.ofSeconds(5);
 
     private final List<String> listen;
     private Router router;
@@ -54,6 +56,9 @@ public final class ProxyServer implements AutoCloseable {
     private boolean hideUnknownUsers;
     /** Read by sessions on their event loops; replaced whole on reload. */
     private volatile AuthFile authFile;
+    private Authenticator authenticator;
+    private Duration authenticatorTimeout = DEFAULT_AUTHENTICATOR_TIMEOUT;
+    private boolean cleartextWithoutTls;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
 
@@ -134,6 +139,44 @@ public final class ProxyServer implements AutoCloseable {
         return withAuthFile(AuthFile.read(file));
     }
 
+    /**
+     * An application's hook into the logins of {@link AuthMode#PROXY} routes (null: none), called on a virtual
+     * thread for up to {@link #DEFAULT_AUTHENTICATOR_TIMEOUT}; see {@link Authenticator}.
+     */
+    public ProxyServer withAuthenticator(Authenticator authenticator) {
+        return withAuthenticator(authenticator, DEFAULT_AUTHENTICATOR_TIMEOUT);
+    }
+
+    /** As {@link #withAuthenticator(Authenticator)}; a call that takes longer than {@code timeout} fails the login. */
+    public ProxyServer withAuthenticator(Authenticator authenticator, Duration timeout) {
+        if (timeout.isZero() || timeout.isNegative()) {
+            throw new IllegalArgumentException("the authenticator timeout must be positive");
+        }
+        this.authenticator = authenticator;
+        this.authenticatorTimeout = timeout;
+        if (context != null) {
+            context.authenticator(authenticator, timeout);
+        }
+        return this;
+    }
+
+    /**
+     * Lets routes with {@link ClientAuthMethod#PASSWORD} ask clients without TLS for their password, which then
+     * crosses the network in cleartext. Off by default: such clients get FATAL 28000 before they send it.
+     */
+    public ProxyServer withCleartextWithoutTls(boolean allow) {
+        cleartextWithoutTls(allow);
+        return this;
+    }
+
+    /** Switches {@link #withCleartextWithoutTls} for new connections, as a config reload does. */
+    public void cleartextWithoutTls(boolean allow) {
+        this.cleartextWithoutTls = allow;
+        if (context != null) {
+            context.cleartextWithoutTls(allow);
+        }
+    }
+
     /** Event loop threads for client and backend connections (default: one per CPU). */
     public ProxyServer withThreads(int threads) {
         if (threads < 1) {
@@ -164,6 +207,8 @@ public final class ProxyServer implements AutoCloseable {
                 Cluster.instanceIdOf(cluster));
         context.roleCheck(roleCheck);
         context.authFile(this::authFile);
+        context.authenticator(authenticator, authenticatorTimeout);
+        context.cleartextWithoutTls(cleartextWithoutTls);
         context.hideUnknownUsers(hideUnknownUsers);
         if (cluster != null) {
             context.peers(resolvePeers(cluster));

@@ -1,5 +1,6 @@
 /**
- * pgmux's public API: embed a PostgreSQL routing proxy with {@link dev.pgmux.ProxyServer} and decide where
- * each connection goes with a {@link dev.pgmux.Router}.
+ * pgmux's public API: embed a PostgreSQL routing proxy with {@link dev.pgmux.ProxyServer}, decide where each
+ * connection goes with a {@link dev.pgmux.Router}, and, for routes where pgmux authenticates clients itself, who
+ * gets in with an {@link dev.pgmux.Authenticator}.
  */
 package dev.pgmux;

@@ -42,18 +42,19 @@ class BackendConfigTest {
         assertThat(b.clientCredential()).isEqualTo(VERIFIER);
         assertThat(b.password().chars()).containsExactly("backend-pw".toCharArray());
         assertThat(b.toBuilder().build()).isEqualTo(b);
-        assertThat(BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(MD5).build()
-                .clientCredential()).isEqualTo(MD5);
+        assertThat(BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientAuthMethod(ClientAuthMethod.MD5)
+                .clientCredential(MD5).build().clientCredential()).isEqualTo(MD5);
     }
 
     @Test
     void toStringShowsNoCredential() {
         BackendConfig b = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
                 .password(Secret.of("backend-pw")).build();
-        assertThat(b.toString()).doesNotContain("cGdtdXgt").doesNotContain("SCRAM").doesNotContain("backend-pw")
-                .contains("auth=PROXY, clientCredential=***, password=Secret[***]");
-        assertThat(BackendConfig.of("db", 5432, null).toString()).endsWith("auth=PASSTHROUGH, clientCredential=null,"
-                + " password=null]");
+        assertThat(b.toString()).doesNotContain("cGdtdXgt").doesNotContain("SCRAM-SHA-256$")
+                .doesNotContain("backend-pw")
+                .contains("auth=PROXY, clientAuthMethod=SCRAM_SHA_256, clientCredential=***, password=Secret[***]");
+        assertThat(BackendConfig.of("db", 5432, null).toString()).endsWith("auth=PASSTHROUGH,"
+                + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null]");
     }
 
     @ParameterizedTest
@@ -82,6 +83,31 @@ class BackendConfigTest {
         assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PASSTHROUGH)
                 .password(Secret.of("pw")).build())
                 .hasMessageStartingWith("a client credential or backend password needs auth proxy");
+    }
+
+    @Test
+    void aClientAuthMethodNeedsProxyModeAndAnMd5HashAMethodThatCanUseIt() {
+        assertThat(BackendConfig.builder().host("db").build().clientAuthMethod())
+                .isEqualTo(ClientAuthMethod.SCRAM_SHA_256);
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").clientAuthMethod(ClientAuthMethod.TRUST).build())
+                .hasMessageStartingWith("a client authentication method needs auth proxy");
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(MD5).build())
+                .hasMessage(BackendConfig.MD5_NEEDS_MD5_METHOD).hasMessageNotContaining(MD5.substring(3));
+        assertThat(BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientAuthMethod(ClientAuthMethod.PASSWORD)
+                .clientCredential(MD5).build().toBuilder().build().clientAuthMethod())
+                .isEqualTo(ClientAuthMethod.PASSWORD);
+    }
+
+    @Test
+    void clientAuthMethodNames() {
+        assertThat(ClientAuthMethod.parse("SCRAM-SHA-256")).isEqualTo(ClientAuthMethod.SCRAM_SHA_256);
+        assertThat(ClientAuthMethod.SCRAM_SHA_256.configName()).isEqualTo("scram-sha-256");
+        assertThat(List.of(ClientAuthMethod.values())).extracting(ClientAuthMethod::configName)
+                .containsExactly("scram-sha-256", "md5", "password", "trust", "cert");
+        assertThat(List.of(ClientAuthMethod.values())).filteredOn(ClientAuthMethod::checksPassword)
+                .containsExactly(ClientAuthMethod.SCRAM_SHA_256, ClientAuthMethod.MD5, ClientAuthMethod.PASSWORD);
+        assertThatThrownBy(() -> ClientAuthMethod.parse("ident")).hasMessage("unknown client_auth_method \"ident\""
+                + " (scram-sha-256, md5, password, trust, cert)");
     }
 
     @Test

@@ -24,4 +24,21 @@ public sealed interface Credential permits ScramVerifier, Md5Hash, PlainPassword
         }
         return new PlainPassword(text.toCharArray());
     }
+
+    /**
+     * Whether a password a client sent in cleartext is the one this credential stands for, as PostgreSQL's
+     * {@code plain_crypt_verify} decides (src/backend/libpq/crypt.c): a SCRAM verifier is computed again from it with
+     * the verifier's salt and iterations (which may take a while: not on an event loop), an MD5 hash from it and the
+     * user name, a plain password compared; each comparison in constant time.
+     *
+     * @param password the bytes the client sent, without the terminator
+     * @param user     the user name the client logs in with (an MD5 hash is salted with it)
+     */
+    default boolean matchesCleartext(byte[] password, String user) {
+        return switch (this) {
+            case ScramVerifier v -> v.matches(password);
+            case Md5Hash h -> h.matches(password, user);
+            case PlainPassword p -> p.matches(password);
+        };
+    }
 }

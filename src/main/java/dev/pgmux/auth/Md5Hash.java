@@ -52,6 +52,12 @@ public record Md5Hash(String text) implements Credential {
         return md5(text.substring(PREFIX.length()).getBytes(StandardCharsets.US_ASCII), salt);
     }
 
+    /** Whether this is the hash of {@code password} (its bytes as sent) for {@code user}, in constant time. */
+    public boolean matches(byte[] password, String user) {
+        return MessageDigest.isEqual(md5(password, user.getBytes(StandardCharsets.UTF_8))
+                .getBytes(StandardCharsets.US_ASCII), text.getBytes(StandardCharsets.US_ASCII));
+    }
+
     /** Checks a client's PasswordMessage for AuthenticationMD5Password with this salt, in constant time. */
     public boolean verifyResponse(String clientResponse, byte[] salt) {
         return MessageDigest.isEqual(response(salt).getBytes(StandardCharsets.UTF_8),

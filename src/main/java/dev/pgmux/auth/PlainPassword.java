@@ -1,5 +1,9 @@
 package dev.pgmux.auth;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Arrays;
 
 /**
@@ -23,6 +27,21 @@ public record PlainPassword(char[] password) implements Credential {
     /** A SCRAM verifier for this password, with a random salt and PostgreSQL's default iteration count. */
     public ScramVerifier toScramVerifier() {
         return ScramVerifier.generate(password);
+    }
+
+    /** Whether {@code password} (bytes as a client sent them) is this password in UTF-8, in constant time. */
+    public boolean matches(byte[] password) {
+        ByteBuffer encoded = StandardCharsets.UTF_8.encode(CharBuffer.wrap(this.password));
+        byte[] mine = new byte[encoded.remaining()];
+        encoded.get(mine);
+        try {
+            return MessageDigest.isEqual(mine, password);
+        } finally {
+            Arrays.fill(mine, (byte) 0);
+            if (encoded.hasArray()) {
+                Arrays.fill(encoded.array(), (byte) 0);
+            }
+        }
     }
 
     @Override

@@ -131,6 +131,7 @@ final class ConfigReloader {
         proxy.roleCheck(next.roleCheck());
         proxy.hideUnknownUsers(next.hideUnknownUsers());
         proxy.authFile(next.authFile());
+        proxy.cleartextWithoutTls(next.allowCleartextWithoutTls());
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {

@@ -47,6 +47,11 @@ final class ServerOptions {
     @Option(names = "--tls-min-version", paramLabel = "VERSION", description = "TLSv1.2 (default) or TLSv1.3.")
     String tlsMinVersion;
 
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "CA certificates (PEM) that client certificates are verified against (client_auth_method"
+                    + " cert).")
+    String tlsClientCa;
+
     @Option(names = "--max-client-connections", paramLabel = "N",
             description = "Client connections at once (0: unlimited). Default: 10000.")
     Integer maxClientConnections;
@@ -98,6 +103,7 @@ final class ServerOptions {
         add(s, "--tls-key", tlsKey, "tls", "key");
         add(s, "--tls-required", tlsRequired, "tls", "required");
         add(s, "--tls-min-version", tlsMinVersion, "tls", "min_version");
+        add(s, "--tls-client-ca", tlsClientCa, "tls", "client_ca");
         add(s, "--max-client-connections", maxClientConnections, "limits", "max_client_connections");
         add(s, "--max-connections-per-ip", maxConnectionsPerIp, "limits", "max_connections_per_ip");
         add(s, "--login-timeout", seconds(loginTimeout), "timeouts", "client_login");

@@ -65,7 +65,8 @@ final class ServerProcess {
         }
         proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
                 .withRoleCheck(config.roleCheck()).withCluster(config.cluster())
-                .withHiddenUnknownUsers(config.hideUnknownUsers()).withAuthFile(config.authFile());
+                .withHiddenUnknownUsers(config.hideUnknownUsers()).withAuthFile(config.authFile())
+                .withCleartextWithoutTls(config.allowCleartextWithoutTls());
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }

@@ -2,6 +2,7 @@ package dev.pgmux.config;
 
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.routing.BackendTemplate;
 import java.nio.file.Path;
@@ -16,12 +17,22 @@ import java.util.function.Function;
  */
 final class BackendValidator {
     private final Checks checks;
-    private final boolean authFile;
+    private final Context context;
 
-    /** @param authFile whether the config has an {@code auth_file}, where proxy routes find clients' credentials */
-    BackendValidator(Checks checks, boolean authFile) {
+    /**
+     * What the rest of the config offers a route's clients.
+     *
+     * @param authFile            an {@code auth_file}, where proxy routes find clients' credentials
+     * @param tls                 TLS toward clients ({@code tls.cert} and {@code tls.key})
+     * @param clientCa            {@code tls.client_ca}, without which no client has a verified certificate
+     * @param cleartextWithoutTls {@code allow_cleartext_without_tls}
+     */
+    record Context(boolean authFile, boolean tls, boolean clientCa, boolean cleartextWithoutTls) {
+    }
+
+    BackendValidator(Checks checks, Context context) {
         this.checks = checks;
-        this.authFile = authFile;
+        this.context = context;
     }
 
     /** A map of user name to route ({@code routes:}); routes with errors are left out. */
@@ -50,7 +61,7 @@ final class BackendValidator {
         }
         BackendConfig backend = report(key, raw.parse(files(key), checks.environment()));
         if (backend != null) {
-            clientsCanLogIn(key, backend.auth(), backend.clientCredential());
+            clientsCanLogIn(key, backend.auth(), backend.clientAuthMethod(), backend.clientCredential());
         }
         return backend;
     }
@@ -59,17 +70,29 @@ final class BackendValidator {
     BackendTemplate template(Key key, BackendSpec raw) {
         BackendTemplate template = report(key, raw.parseTemplate(files(key), checks.environment()));
         if (template != null) {
-            clientsCanLogIn(key, template.auth(), template.clientCredential());
+            clientsCanLogIn(key, template.auth(), template.clientAuthMethod(), template.clientCredential());
         }
         return template;
     }
 
-    /** A proxy route with nothing to check clients' passwords against would refuse every login. */
-    private void clientsCanLogIn(Key key, AuthMode auth, String clientCredential) {
-        if (auth == AuthMode.PROXY && clientCredential == null && !authFile) {
+    /** A proxy route whose clients could never log in (so the config is wrong) is an error. */
+    private void clientsCanLogIn(Key key, AuthMode auth, ClientAuthMethod method, String clientCredential) {
+        if (auth != AuthMode.PROXY) {
+            return;
+        }
+        if (method.checksPassword() && clientCredential == null && !context.authFile()) {
             checks.error(key.child("auth"), "proxy: pgmux authenticates clients, but there is nothing to check their"
                     + " passwords against: give client_password (`./pgmux passwd USER` makes one) or a top-level"
                     + " auth_file");
+        }
+        if (method == ClientAuthMethod.PASSWORD && !context.tls() && !context.cleartextWithoutTls()) {
+            checks.error(key.child("client_auth_method"), "password: clients send their password in cleartext,"
+                    + " which pgmux takes over TLS only: configure tls (cert, key), or set allow_cleartext_without_tls:"
+                    + " true");
+        }
+        if (method == ClientAuthMethod.CERT && !context.clientCa()) {
+            checks.error(key.child("client_auth_method"), "cert: no client has a verified certificate without"
+                    + " tls.client_ca, the CA certificates that sign them");
         }
     }
 

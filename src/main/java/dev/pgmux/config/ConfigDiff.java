@@ -22,7 +22,7 @@ import java.util.Objects;
  *                            {@code threads}, {@code cluster.instance_id})
  * @param otherChanged        other keys that changed and apply to new connections ({@code role_check},
  *                            {@code cluster.peers}, {@code hide_unknown_users}, {@code auth_file}: its name, or
- *                            its users and passwords)
+ *                            its users and passwords, {@code allow_cleartext_without_tls})
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
                          boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
@@ -68,6 +68,9 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         }
         if (!Objects.equals(old.authFile(), now.authFile())) {
             other.add("auth_file");
+        }
+        if (old.allowCleartextWithoutTls() != now.allowCleartextWithoutTls()) {
+            other.add("allow_cleartext_without_tls");
         }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),

@@ -47,6 +47,7 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
         t.put("PGMUX_TLS_KEY", List.of("tls", "key"));
         t.put("PGMUX_TLS_REQUIRED", List.of("tls", "required"));
         t.put("PGMUX_TLS_MIN_VERSION", List.of("tls", "min_version"));
+        t.put("PGMUX_TLS_CLIENT_CA", List.of("tls", "client_ca"));
         t.put("PGMUX_MAX_CLIENT_CONNECTIONS", List.of("limits", "max_client_connections"));
         t.put("PGMUX_MAX_CONNECTIONS_PER_IP", List.of("limits", "max_connections_per_ip"));
         t.put("PGMUX_CLIENT_LOGIN_TIMEOUT", List.of("timeouts", "client_login"));

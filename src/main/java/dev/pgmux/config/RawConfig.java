@@ -15,7 +15,7 @@ import java.util.Map;
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
                  Timeouts timeouts, Log log, Map<String, BackendSpec> routes, BackendSpec defaultRoute,
                  RouterSection router, RoleCheck roleCheck, Cluster cluster, Boolean hideUnknownUsers,
-                 String authFile, String authUser, String authQuery) {
+                 String authFile, String authUser, String authQuery, Boolean allowCleartextWithoutTls) {
 
     record Cluster(Integer instanceId, Map<Integer, String> peers) {
     }
@@ -23,7 +23,7 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
     record RoleCheck(String user, String password, String passwordEnv, String database) {
     }
 
-    record Tls(String cert, String key, Boolean required, String minVersion) {
+    record Tls(String cert, String key, Boolean required, String minVersion, String clientCa) {
     }
 
     record Limits(Integer maxClientConnections, Integer maxConnectionsPerIp) {

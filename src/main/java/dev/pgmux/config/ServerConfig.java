@@ -32,10 +32,13 @@ import java.util.Map;
  *                     unknown users, instead of "no route"
  * @param authFile     the users and passwords of {@code auth_file} (PgBouncer's format), as read with this config,
  *                     for routes with {@code auth: proxy}; null for none
+ * @param allowCleartextWithoutTls let routes with {@code client_auth_method: password} ask clients without TLS
+ *                     for their password in cleartext (otherwise they are refused with 28000)
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
-                           RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile) {
+                           RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
+                           boolean allowCleartextWithoutTls) {
 
     /** A config without a role check or cluster. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
@@ -51,15 +54,32 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
                 hideUnknownUsers, null);
     }
 
+    /** A config where cleartext passwords need TLS. */
+    public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
+                        Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
+                        RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile) {
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
+                hideUnknownUsers, authFile, false);
+    }
+
     public ServerConfig {
         listen = List.copyOf(listen);
         routes = Collections.unmodifiableMap(new LinkedHashMap<>(routes));
     }
 
-    /** Client TLS from PEM files. {@code minVersion} is {@code TLSv1.2} or {@code TLSv1.3}. */
-    public record Tls(Path cert, Path key, boolean required, String minVersion) {
+    /**
+     * Client TLS from PEM files. {@code minVersion} is {@code TLSv1.2} or {@code TLSv1.3}; {@code clientCa} the CA
+     * certificates client certificates are verified against, or null for none.
+     */
+    public record Tls(Path cert, Path key, boolean required, String minVersion, Path clientCa) {
+        /** Without a client CA. */
+        public Tls(Path cert, Path key, boolean required, String minVersion) {
+            this(cert, key, required, minVersion, null);
+        }
+
         public TlsConfig toTlsConfig() {
-            return TlsConfig.fromPemFiles(cert, key).withRequired(required).withMinVersion(minVersion);
+            return TlsConfig.fromPemFiles(cert, key).withRequired(required).withMinVersion(minVersion)
+                    .withClientCa(clientCa);
         }
     }
 
@@ -111,7 +131,7 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
                 defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
-                hideUnknownUsers, authFile);
+                hideUnknownUsers, authFile, allowCleartextWithoutTls);
     }
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */

@@ -30,9 +30,9 @@ final class Validator {
     private final BackendValidator backends;
     private final RouterValidator routers;
 
-    private Validator(Checks checks, boolean authFile) {
+    private Validator(Checks checks, BackendValidator.Context context) {
         this.checks = checks;
-        this.backends = new BackendValidator(checks, authFile);
+        this.backends = new BackendValidator(checks, context);
         this.routers = new RouterValidator(checks, backends);
     }
 
@@ -43,7 +43,11 @@ final class Validator {
     static ServerConfig validate(RawConfig raw, Origins origins, Path baseDir, Map<String, String> environment)
             throws ConfigException {
         Checks checks = new Checks(origins, baseDir, environment);
-        ServerConfig config = new Validator(checks, given(raw.authFile())).config(raw);
+        RawConfig.Tls tls = raw.tls();
+        BackendValidator.Context context = new BackendValidator.Context(given(raw.authFile()),
+                tls != null && given(tls.cert()) && given(tls.key()), tls != null && given(tls.clientCa()),
+                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()));
+        ServerConfig config = new Validator(checks, context).config(raw);
         checks.throwIfAny();
         return config;
     }
@@ -82,7 +86,8 @@ final class Validator {
             checks.error(Key.of("auth_query"), BackendSpec.AUTH_QUERY_UNSUPPORTED);
         }
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
-                cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile);
+                cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile,
+                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()));
     }
 
     private static boolean given(String text) {
@@ -175,6 +180,9 @@ final class Validator {
             if (raw != null && Boolean.TRUE.equals(raw.required())) {
                 checks.error(tls.child("required"), "needs tls.cert and tls.key");
             }
+            if (raw != null && given(raw.clientCa())) {
+                checks.error(tls.child("client_ca"), "needs tls.cert and tls.key");
+            }
             return null;
         }
         if (raw.cert() == null || raw.key() == null) {
@@ -184,6 +192,7 @@ final class Validator {
         }
         Path cert = checks.readableFile(tls.child("cert"), raw.cert());
         Path key = checks.readableFile(tls.child("key"), raw.key());
+        Path clientCa = given(raw.clientCa()) ? checks.readableFile(tls.child("client_ca"), raw.clientCa()) : null;
         String minVersion = raw.minVersion() == null ? "TLSv1.2" : switch (raw.minVersion().trim().toLowerCase(Locale.ROOT)) {
             case "tlsv1.2", "1.2" -> "TLSv1.2";
             case "tlsv1.3", "1.3" -> "TLSv1.3";
@@ -192,16 +201,25 @@ final class Validator {
                 yield null;
             }
         };
-        if (cert == null || key == null || minVersion == null) {
+        if (cert == null || key == null || minVersion == null || (given(raw.clientCa()) && clientCa == null)) {
             return null;
         }
-        ServerConfig.Tls result = new ServerConfig.Tls(cert, key, Boolean.TRUE.equals(raw.required()), minVersion);
+        ServerConfig.Tls result = new ServerConfig.Tls(cert, key, Boolean.TRUE.equals(raw.required()), minVersion,
+                clientCa);
         try {
             // Builds the TLS context once, so that a key that does not match its certificate is a config error.
-            new ServerTls(result.toTlsConfig());
+            new ServerTls(new ServerConfig.Tls(cert, key, false, minVersion).toTlsConfig());
         } catch (Exception e) {
             checks.error(tls.child("cert"), "unusable certificate or key: " + e.getMessage());
             return null;
+        }
+        if (clientCa != null) {
+            try {
+                new ServerTls(result.toTlsConfig());
+            } catch (Exception e) {
+                checks.error(tls.child("client_ca"), "no usable CA certificate (PEM): " + e.getMessage());
+                return null;
+            }
         }
         return result;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
@@ -29,7 +30,8 @@ import java.util.stream.Collectors;
  * <p><b>Blank values.</b> A key that is absent, null or blank (empty, or only white space) is not set, and means
  * what leaving it out means: {@code user} and {@code database} keep the client's, {@code port} is 5432,
  * {@code sslmode} disable, {@code sslrootcert} the JDK's trust store, {@code target_session_attrs} any,
- * {@code load_balance_hosts} disable, {@code auth} passthrough, {@code client_password}, {@code password_env} and
+ * {@code load_balance_hosts} disable, {@code auth} passthrough, {@code client_auth_method} scram-sha-256,
+ * {@code client_password}, {@code password_env} and
  * {@code password_file} none; an empty {@code hosts} list is not set either. Why not an error: libpq
  * reads its connection parameters the same way (an empty value is the default), a pattern group that took no part
  * fills in nothing, and JSON encoders write {@code ""} for a string never set, so refusing one source's blank
@@ -56,6 +58,8 @@ import java.util.stream.Collectors;
  * @param loadBalanceHosts   {@link LoadBalanceHosts}
  * @param parameters         extra startup parameters for the backend
  * @param auth               {@link AuthMode}: {@code passthrough} or {@code proxy}
+ * @param clientAuthMethod   with {@code auth: proxy}, how pgmux authenticates the clients: a {@link ClientAuthMethod}
+ *                           by its pg_hba.conf name
  * @param clientPassword     with {@code auth: proxy}, what the route's clients authenticate against: a SCRAM-SHA-256
  *                           verifier or an MD5 hash ({@link BackendConfig#clientCredential()})
  * @param password           refused: a plain password; read only to say so
@@ -66,8 +70,9 @@ import java.util.stream.Collectors;
  */
 public record BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
                           String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
-                          Map<String, String> parameters, String auth, String clientPassword, String password,
-                          String passwordEnv, String passwordFile, String authUser, String authQuery) {
+                          Map<String, String> parameters, String auth, String clientAuthMethod, String clientPassword,
+                          String password, String passwordEnv, String passwordFile, String authUser,
+                          String authQuery) {
 
     /** libpq's default port, for a backend whose port is not set. */
     public static final int DEFAULT_PORT = 5432;
@@ -95,7 +100,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                        String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
                        Map<String, String> parameters) {
         this(host, port, hosts, user, database, sslmode, sslrootcert, targetSessionAttrs, loadBalanceHosts, parameters,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null);
     }
 
     /** What is wrong with one key of a spec; {@code index} is the item of {@code hosts}, or -1. */
@@ -126,7 +131,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
      * Reads the one-line notation {@code [USER@]HOST[:PORT][,HOST[:PORT]...][/DATABASE][?NAME=VALUE&...]} of the
      * {@code --route} and {@code --default-route} flags, which a route of the config file may be too. The options
      * {@code sslmode}, {@code sslrootcert}, {@code target_session_attrs}, {@code load_balance_hosts}, {@code auth},
-     * {@code client_password}, {@code password_env} and {@code password_file} (and the refused {@code password},
+     * {@code client_auth_method}, {@code client_password}, {@code password_env} and {@code password_file} (and the
+     * refused {@code password},
      * {@code auth_user}, {@code auth_query}) set those keys; any other {@code NAME=VALUE} is a startup parameter.
      * Values are taken as written, without percent-decoding: a SCRAM verifier's {@code $ : + / =} need no escaping.
      * An empty user ({@code @db}) or database ({@code db/}) is not set, as everywhere.
@@ -151,7 +157,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 String value = option.substring(eq + 1);
                 switch (name) {
                     case "sslmode", "sslrootcert", "target_session_attrs", "load_balance_hosts", "auth",
-                         "client_password", "password", "password_env", "password_file", "auth_user", "auth_query" ->
+                         "client_auth_method", "client_password", "password", "password_env", "password_file",
+                         "auth_user", "auth_query" ->
                             options.put(name, value);
                     default -> parameters.put(name, value);
                 }
@@ -180,7 +187,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         String port = entries.size() == 1 ? Integer.toString(entries.getFirst().port()) : null;
         return new BackendSpec(host, port, null, user, database, options.get("sslmode"), options.get("sslrootcert"),
                 options.get("target_session_attrs"), options.get("load_balance_hosts"), parameters, options.get("auth"),
-                options.get("client_password"), options.get("password"), options.get("password_env"),
+                options.get("client_auth_method"), options.get("client_password"), options.get("password"), options.get("password_env"),
                 options.get("password_file"), options.get("auth_user"), options.get("auth_query"));
     }
 
@@ -236,7 +243,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendConfig(endpoints, notSet(user), notSet(database), params, ssl, rootCert, attrs,
-                balance, a.mode, a.clientCredential, a.password), List.of());
+                balance, a.mode, a.method, a.clientCredential, a.password), List.of());
     }
 
     /**
@@ -273,14 +280,15 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         LoadBalanceHosts balance = r.read("load_balance_hosts", loadBalanceHosts, LoadBalanceHosts.DISABLE,
                 LoadBalanceHosts::parse);
         Map<String, String> params = r.parameters();
-        boolean fixed = r.fixed("auth", auth) & r.fixed("client_password", clientPassword)
-                & r.fixed("password_env", passwordEnv) & r.fixed("password_file", passwordFile);
+        boolean fixed = r.fixed("auth", auth) & r.fixed("client_auth_method", clientAuthMethod)
+                & r.fixed("client_password", clientPassword) & r.fixed("password_env", passwordEnv)
+                & r.fixed("password_file", passwordFile);
         Auth a = fixed ? r.auth(environment) : Auth.NONE;
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendTemplate(host.strip(), notSet(port), notSet(user), notSet(database), params,
-                ssl, rootCert, attrs, balance, a.mode, a.clientCredential, a.password), List.of());
+                ssl, rootCert, attrs, balance, a.mode, a.method, a.clientCredential, a.password), List.of());
     }
 
     /** The template of a source that may not name a backend password. */
@@ -303,8 +311,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     }
 
     /** The authentication keys as read. */
-    private record Auth(AuthMode mode, String clientCredential, Secret password) {
-        static final Auth NONE = new Auth(AuthMode.PASSTHROUGH, null, null);
+    private record Auth(AuthMode mode, ClientAuthMethod method, String clientCredential, Secret password) {
+        static final Auth NONE = new Auth(AuthMode.PASSTHROUGH, null, null, null);
     }
 
     /** One reading of this spec: the problems found so far. */
@@ -400,8 +408,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         }
 
         /**
-         * {@code auth}, {@code client_password} and the backend password. Nothing here quotes
-         * {@code client_password} or {@code password}.
+         * {@code auth}, {@code client_auth_method}, {@code client_password} and the backend password. Nothing here
+         * quotes {@code client_password} or {@code password}.
          *
          * @param environment null where a backend password may not be named
          */
@@ -409,6 +417,10 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             int before = problems.size();
             AuthMode mode = read("auth", auth, AuthMode.PASSTHROUGH, AuthMode::parse);
             boolean modeKnown = problems.size() == before;
+            int beforeMethod = problems.size();
+            ClientAuthMethod method = read("client_auth_method", clientAuthMethod, ClientAuthMethod.SCRAM_SHA_256,
+                    ClientAuthMethod::parse);
+            boolean methodKnown = problems.size() == beforeMethod;
             if (notSet(password) != null) {
                 problem("password", -1, PLAIN_PASSWORD_REFUSED);
             }
@@ -422,8 +434,11 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             if (notSet(clientPassword) != null) {
                 credential = clientPassword.strip();
                 try {
-                    // BackendConfig's check of a client credential, which never quotes it.
-                    BackendConfig.builder().host("localhost").auth(AuthMode.PROXY).clientCredential(credential).build();
+                    // BackendConfig's check of a client credential (and of its method), which never quotes it. An
+                    // unknown method is a problem already: MD5's takes every credential.
+                    BackendConfig.builder().host("localhost").auth(AuthMode.PROXY)
+                            .clientAuthMethod(methodKnown ? method : ClientAuthMethod.MD5).clientCredential(credential)
+                            .build();
                 } catch (IllegalArgumentException e) {
                     problem("client_password", -1, e.getMessage());
                     credential = null;
@@ -431,8 +446,9 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             }
             Secret secret = backendPassword(environment);
             if (modeKnown && mode != AuthMode.PROXY) {
-                for (String key : List.of("client_password", "password_env", "password_file")) {
+                for (String key : List.of("client_auth_method", "client_password", "password_env", "password_file")) {
                     String text = switch (key) {
+                        case "client_auth_method" -> clientAuthMethod;
                         case "client_password" -> clientPassword;
                         case "password_env" -> passwordEnv;
                         default -> passwordFile;
@@ -443,7 +459,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                     }
                 }
             }
-            return new Auth(mode, credential, secret);
+            return new Auth(mode, method, credential, secret);
         }
 
         /** The password of {@code password_env} or {@code password_file}, or null. */

@@ -2,6 +2,7 @@ package dev.pgmux.routing;
 
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
@@ -33,13 +34,14 @@ import java.util.regex.Pattern;
  * @param targetSessionAttrs which of several hosts fit (see {@link BackendConfig#targetSessionAttrs()})
  * @param loadBalanceHosts   the order several hosts are tried in
  * @param auth               who authenticates the client (see {@link BackendConfig#auth()})
+ * @param clientAuthMethod   with {@link AuthMode#PROXY}: how pgmux authenticates the client
  * @param clientCredential   with {@link AuthMode#PROXY}: the clients' verifier or MD5 hash, or null
  * @param password           with {@link AuthMode#PROXY}: the backend's password, or null
  */
 public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                               SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
-                              LoadBalanceHosts loadBalanceHosts, AuthMode auth, String clientCredential,
-                              Secret password) {
+                              LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                              String clientCredential, Secret password) {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
 
     public BackendTemplate {
@@ -60,11 +62,10 @@ public record BackendTemplate(String host, String port, String user, String data
         targetSessionAttrs = targetSessionAttrs == null ? TargetSessionAttrs.ANY : targetSessionAttrs;
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
         auth = auth == null ? AuthMode.PASSTHROUGH : auth;
-        if (clientCredential != null || password != null) {
-            // BackendConfig's checks, now rather than at every expansion.
-            BackendConfig.builder().host("localhost").auth(auth).clientCredential(clientCredential).password(password)
-                    .build();
-        }
+        clientAuthMethod = clientAuthMethod == null ? ClientAuthMethod.SCRAM_SHA_256 : clientAuthMethod;
+        // BackendConfig's checks, now rather than at every expansion.
+        BackendConfig.builder().host("localhost").auth(auth).clientAuthMethod(clientAuthMethod)
+                .clientCredential(clientCredential).password(password).build();
     }
 
     /** A template for a backend that relays authentication. */
@@ -72,13 +73,13 @@ public record BackendTemplate(String host, String port, String user, String data
                            SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                            LoadBalanceHosts loadBalanceHosts) {
         this(host, port, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, null,
-                null, null);
+                null, null, null);
     }
 
     /** A template for a backend whose hosts may have any role. */
     public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                            SslMode sslMode, Path sslRootCert) {
-        this(host, port, user, database, parameters, sslMode, sslRootCert, null, null, null, null, null);
+        this(host, port, user, database, parameters, sslMode, sslRootCert, null, null, null, null, null, null);
     }
 
     public static Builder builder() {
@@ -120,7 +121,8 @@ public record BackendTemplate(String host, String port, String user, String data
         BackendConfig backend = new BackendSpec(fillHosts(values), fill(port, values), null, fill(user, values),
                 fill(database, values), sslMode.libpqName(), sslRootCert == null ? null : sslRootCert.toString(),
                 targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled, auth.configName(),
-                clientCredential, null, null, null, null, null).toBackendConfig();
+                auth == AuthMode.PROXY ? clientAuthMethod.configName() : null, clientCredential, null, null, null, null,
+                null).toBackendConfig();
         // The password was read with the config file; no filled-in text may name one.
         return password == null ? backend : backend.toBuilder().password(password).build();
     }
@@ -131,7 +133,7 @@ public record BackendTemplate(String host, String port, String user, String data
         return "BackendTemplate[host=" + host + ", port=" + port + ", user=" + user + ", database=" + database
                 + ", parameters=" + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert
                 + ", targetSessionAttrs=" + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth="
-                + auth + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password
+                + auth + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password
                 + "]";
     }
 
@@ -181,6 +183,7 @@ public record BackendTemplate(String host, String port, String user, String data
         private TargetSessionAttrs targetSessionAttrs;
         private LoadBalanceHosts loadBalanceHosts;
         private AuthMode auth;
+        private ClientAuthMethod clientAuthMethod;
         private String clientCredential;
         private Secret password;
 
@@ -241,6 +244,11 @@ public record BackendTemplate(String host, String port, String user, String data
             return this;
         }
 
+        public Builder clientAuthMethod(ClientAuthMethod clientAuthMethod) {
+            this.clientAuthMethod = clientAuthMethod;
+            return this;
+        }
+
         /** A SCRAM-SHA-256 verifier or an MD5 hash, without placeholders. */
         public Builder clientCredential(String clientCredential) {
             this.clientCredential = clientCredential;
@@ -254,7 +262,7 @@ public record BackendTemplate(String host, String port, String user, String data
 
         public BackendTemplate build() {
             return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert,
-                    targetSessionAttrs, loadBalanceHosts, auth, clientCredential, password);
+                    targetSessionAttrs, loadBalanceHosts, auth, clientAuthMethod, clientCredential, password);
         }
     }
 }

@@ -66,7 +66,8 @@ final class TableRows {
                         text(rs, columns, "backend_user"), text(rs, columns, "database"),
                         text(rs, columns, "sslmode"), text(rs, columns, "parameters"),
                         text(rs, columns, "target_session_attrs"), text(rs, columns, "load_balance_hosts"),
-                        text(rs, columns, "auth"), text(rs, columns, "client_password")));
+                        text(rs, columns, "auth"), text(rs, columns, "client_auth_method"),
+                        text(rs, columns, "client_password")));
             } catch (IllegalArgumentException | SQLException e) {
                 rejected.put(user, e.getMessage());
             }
@@ -95,7 +96,7 @@ final class TableRows {
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson, String targetSessionAttrs, String loadBalanceHosts) {
         return backend(host, port, backendUser, database, sslmode, parametersJson, targetSessionAttrs,
-                loadBalanceHosts, null, null);
+                loadBalanceHosts, null, null, null);
     }
 
     /**
@@ -104,10 +105,10 @@ final class TableRows {
      */
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson, String targetSessionAttrs, String loadBalanceHosts,
-                                 String auth, String clientPassword) {
+                                 String auth, String clientAuthMethod, String clientPassword) {
         return new BackendSpec(host, port == null ? null : port.toString(), null, backendUser, database, sslmode, null,
-                targetSessionAttrs, loadBalanceHosts, parameters(parametersJson), auth, clientPassword, null, null,
-                null, null, null).toBackendConfig();
+                targetSessionAttrs, loadBalanceHosts, parameters(parametersJson), auth, clientAuthMethod,
+                clientPassword, null, null, null, null, null).toBackendConfig();
     }
 
     /**

@@ -62,6 +62,8 @@ final class TableSchema {
                 + " 'primary', 'standby', 'prefer-standby'))");
         c.put("load_balance_hosts", "text CHECK (load_balance_hosts IN ('disable', 'random', 'round-robin'))");
         c.put("auth", "text CHECK (auth IN ('passthrough', 'proxy'))");
+        c.put("client_auth_method", "text CHECK (client_auth_method IN ('scram-sha-256', 'md5', 'password', 'trust',"
+                + " 'cert'))");
         // A verifier or an MD5 hash, as BackendConfig takes them: a plain password never enters the table.
         c.put("client_password", "text CHECK (client_password ~ '" + CLIENT_PASSWORD_FORM + "'"
                 + " AND (left(client_password, 3) <> 'md5' OR length(client_password) = 35))");

@@ -138,7 +138,11 @@ public final class ClientSession {
                     client.read();
                 }
             }
-            case Authenticating a -> client.read();
+            case Authenticating a -> {
+                if (a.exchange().readable()) {
+                    client.read(); // not while a check runs off the event loop: the bytes would only pile up
+                }
+            }
             default -> {
                 // Routing: read no more until a server is there.
             }
@@ -266,29 +270,32 @@ public final class ClientSession {
     // ---------------------------------------------------------------- authentication at pgmux
 
     private void startProxyLogin(Routing r, RouteLookup.Routed routed) {
-        Authenticating a = ProxyLogin.begin(client, proxy, r.login(), routed, this::logLoginFailure);
+        ProxyLogin exchange = ProxyLogin.begin(client, proxy, r.login(), routed.backend(), this::onProxyLoginOutcome);
+        Authenticating a = new Authenticating(r.login(), routed, exchange);
         state = a;
-        ByteBuf pending = r.pending().take();
-        if (pending != null) {
-            onProxyLoginBytes(a, pending);
-        }
-        if (state == a) {
+        onProxyLoginOutcome(exchange, exchange.start(r.pending().take()));
+        if (state == a && exchange.readable()) {
             client.read();
         }
     }
 
     private void onProxyLoginBytes(Authenticating a, ByteBuf in) {
-        switch (a.exchange().onBytes(in)) {
-            case null -> {
-            }
+        onProxyLoginOutcome(a.exchange(), a.exchange().onBytes(in));
+    }
+
+    /** How a login at pgmux ended, now or once a check off the event loop answered; null: not yet. */
+    private void onProxyLoginOutcome(ProxyLogin exchange, ProxyLogin.Outcome outcome) {
+        if (outcome == null || !(state instanceof Authenticating a) || a.exchange() != exchange) {
+            return;
+        }
+        switch (outcome) {
             case ProxyLogin.Refused refused -> {
-                logLoginFailure("authentication at pgmux failed sqlstate=" + refused.error().sqlState());
+                logLoginFailure(refused.reason() + " sqlstate=" + refused.error().sqlState());
                 fail(refused.error(), SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())
                         ? proxy.loginTiming().passwordFailureLocation() : Map.of());
             }
-            case ProxyLogin.Authenticated ok -> connectServer(a.login(), a.routed(), new ProxyRelay(a.login().startup(),
-                    ProxyCredentials.forServer(a.routed().backend(), proxy.authFile(), a.login(), a.credential(),
-                            ok.clientKey())), a.exchange().rest());
+            case ProxyLogin.Authenticated ok -> connectServer(a.login(), a.routed(),
+                    new ProxyRelay(a.login().startup(), ok.server()), exchange.rest());
         }
     }
 

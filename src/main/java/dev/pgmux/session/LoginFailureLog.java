@@ -19,6 +19,13 @@ final class LoginFailureLog {
     }
 
     void log(Logger log, InetSocketAddress client, String user, String reason) {
+        if (admit(log)) {
+            log.warn("login failed client={} user={} reason=\"{}\"", client, user, reason);
+        }
+    }
+
+    /** Whether one more line may be logged this second; counts it either way. */
+    boolean admit(Logger log) {
         long second = System.nanoTime() / 1_000_000_000L;
         long previous = window.get();
         if (previous != second && window.compareAndSet(previous, second)) {
@@ -29,9 +36,9 @@ final class LoginFailureLog {
             }
         }
         if (inWindow.incrementAndGet() <= perSecond) {
-            log.warn("login failed client={} user={} reason=\"{}\"", client, user, reason);
-        } else {
-            suppressed.incrementAndGet();
+            return true;
         }
+        suppressed.incrementAndGet();
+        return false;
     }
 }

@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.Authenticator;
 import dev.pgmux.Limits;
 import dev.pgmux.ProxyStats;
 import dev.pgmux.RoleCheck;
@@ -12,6 +13,7 @@ import dev.pgmux.tls.BackendTls;
 import dev.pgmux.tls.ServerTls;
 import dev.pgmux.transport.Transport;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,6 +34,14 @@ public final class ProxyContext {
 
     /** The auth file (PgBouncer's format) for routes with {@code auth: proxy}, read at each login (reloads replace it). */
     private volatile Supplier<AuthFile> authFile = () -> null;
+
+    /** The application's authentication hook and how long one call may take. */
+    record Hook(Authenticator authenticator, Duration timeout) {
+    }
+
+    private volatile Hook hook;
+    /** Whether clients without TLS may be asked for a cleartext password. */
+    private volatile boolean cleartextWithoutTls;
 
     private volatile Settings settings;
     private volatile Map<Integer, InetSocketAddress> peers = Map.of();
@@ -116,6 +126,25 @@ public final class ProxyContext {
     /** Where the auth file in force comes from (the proxy's, which reloads replace). */
     public void authFile(Supplier<AuthFile> source) {
         this.authFile = source;
+    }
+
+    /** Sets the authentication hook for logins to routes with {@code auth: proxy} (null: none). */
+    public void authenticator(Authenticator authenticator, Duration timeout) {
+        this.hook = authenticator == null ? null : new Hook(authenticator, timeout);
+    }
+
+    /** The authentication hook, or null. */
+    Hook hook() {
+        return hook;
+    }
+
+    public void cleartextWithoutTls(boolean allow) {
+        this.cleartextWithoutTls = allow;
+    }
+
+    /** Whether routes with {@code client_auth_method: password} may ask clients without TLS for their password. */
+    boolean cleartextWithoutTls() {
+        return cleartextWithoutTls;
     }
 
     /** What sessions have seen of backend hosts' roles, and the order to try hosts in. */

@@ -36,8 +36,12 @@ import java.util.List;
  */
 final class ProxyRelay implements LoginRelay {
 
-    /** What pgmux logs in to a server with. */
-    record BackendCredentials(String user, char[] password, byte[] clientKey, byte[] serverKey) {
+    /**
+     * What pgmux logs in to a server with: a password, or else the ClientKey (and the ServerKey that checks the
+     * server) a client's SCRAM proof revealed, or else the MD5 hash a client proved it knows, which answers an MD5
+     * request as well as the password would.
+     */
+    record BackendCredentials(String user, char[] password, byte[] clientKey, byte[] serverKey, Md5Hash md5) {
         @Override
         public String toString() {
             return "BackendCredentials[user=" + user + "]";
@@ -131,8 +135,10 @@ final class ProxyRelay implements LoginRelay {
                 scram.serverFinalMessage(new String(f.data(), StandardCharsets.UTF_8));
                 yield new AuthRelay.Drop();
             }
-            case AuthenticationMD5Password md5 when credentials.password() != null -> {
-                Md5Hash hash = new Md5Hash(Md5Hash.of(new String(credentials.password()), credentials.user()));
+            case AuthenticationMD5Password md5 when credentials.password() != null || credentials.md5() != null -> {
+                Md5Hash hash = credentials.password() != null
+                        ? new Md5Hash(Md5Hash.of(new String(credentials.password()), credentials.user()))
+                        : credentials.md5();
                 yield new AuthRelay.ToServer(new PasswordMessage(hash.response(md5.salt())
                         .getBytes(StandardCharsets.US_ASCII)).encode(alloc));
             }

@@ -26,11 +26,10 @@ sealed interface SessionState {
     }
 
     /**
-     * pgmux authenticates the client itself ({@code auth: proxy}) against {@code credential} (null: none, the
-     * exchange for an unknown user); the server connection comes after.
+     * pgmux authenticates the client itself ({@code auth: proxy}) by the route's method ({@link ProxyLogin}); the
+     * server connection comes after.
      */
-    record Authenticating(Login login, RouteLookup.Routed routed, dev.pgmux.auth.Credential credential,
-                          ProxyLogin exchange) implements LoggedIn {
+    record Authenticating(Login login, RouteLookup.Routed routed, ProxyLogin exchange) implements LoggedIn {
     }
 
     /**

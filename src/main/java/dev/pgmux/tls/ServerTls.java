@@ -74,7 +74,13 @@ public final class ServerTls {
         try {
             FileTime c = Files.getLastModifiedTime(config.certFile());
             FileTime k = Files.getLastModifiedTime(config.keyFile());
-            return c.toMillis() + "/" + Files.size(config.certFile()) + "/" + k.toMillis() + "/" + Files.size(config.keyFile());
+            String stamp = c.toMillis() + "/" + Files.size(config.certFile()) + "/" + k.toMillis() + "/"
+                    + Files.size(config.keyFile());
+            if (config.clientCa() != null) {
+                stamp += "/" + Files.getLastModifiedTime(config.clientCa()).toMillis() + "/"
+                        + Files.size(config.clientCa());
+            }
+            return stamp;
         } catch (IOException e) {
             return "missing";
         }
@@ -91,10 +97,15 @@ public final class ServerTls {
             return new JdkSslContext(config.sslContext(), false, null, IdentityCipherSuiteFilter.INSTANCE, alpn,
                     ClientAuth.NONE, protocols, false);
         }
-        return SslContextBuilder.forServer(config.certFile().toFile(), config.keyFile().toFile())
+        SslContextBuilder builder = SslContextBuilder.forServer(config.certFile().toFile(), config.keyFile().toFile())
                 .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
                 .protocols(protocols)
-                .applicationProtocolConfig(alpn)
-                .build();
+                .applicationProtocolConfig(alpn);
+        if (config.clientCa() != null) {
+            // OPTIONAL: clients without a certificate still connect (routes decide what they need); one whose
+            // certificate does not verify against the CA fails the handshake, as with PostgreSQL's ssl_ca_file.
+            builder.trustManager(config.clientCa().toFile()).clientAuth(ClientAuth.OPTIONAL);
+        }
+        return builder.build();
     }
 }

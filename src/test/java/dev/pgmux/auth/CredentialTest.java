@@ -190,6 +190,32 @@ class CredentialTest {
         assertThat(plain.password()).containsExactly("pencil".toCharArray()); // a copy
     }
 
+    /** PostgreSQL's plain_crypt_verify: a password sent in cleartext against each form, the bytes as sent. */
+    @Test
+    void aCleartextPasswordAgainstEachForm() {
+        byte[] pencil = "pencil".getBytes(StandardCharsets.UTF_8);
+        byte[] wrong = "pencil ".getBytes(StandardCharsets.UTF_8);
+        Credential scram = Credential.parse(PENCIL);
+        Credential md5 = Credential.parse(Md5Hash.of("pencil", "user"));
+        Credential plain = Credential.parse("pencil");
+        for (Credential c : java.util.List.of(scram, md5, plain)) {
+            assertThat(c.matchesCleartext(pencil, "user")).as(c.toString()).isTrue();
+            assertThat(c.matchesCleartext(wrong, "user")).as(c.toString()).isFalse();
+            assertThat(c.matchesCleartext(new byte[0], "user")).as(c.toString()).isFalse();
+        }
+        // the hash is salted with the user name the client logs in with
+        assertThat(md5.matchesCleartext(pencil, "other")).isFalse();
+        // a verifier of raw bytes (not valid SASLprep input) matches those bytes
+        assertThat(Credential.parse(A_U0340).matchesCleartext("a\u0340".getBytes(StandardCharsets.UTF_8), "u"))
+                .isTrue();
+        // UTF-8 on both sides: a password with non-ASCII characters
+        byte[] umlaut = "pässwörd".getBytes(StandardCharsets.UTF_8);
+        assertThat(Credential.parse("pässwörd").matchesCleartext(umlaut, "u")).isTrue();
+        assertThat(Credential.parse(Md5Hash.of("pässwörd", "u")).matchesCleartext(umlaut, "u")).isTrue();
+        assertThat(Credential.parse("pässwörd").matchesCleartext("pässwörd".getBytes(StandardCharsets.ISO_8859_1),
+                "u")).isFalse();
+    }
+
     // ---- PostgreSQL's base64 ------------------------------------------------------------------------------
 
     @Test

@@ -77,7 +77,8 @@ class InitRoutingTableIT {
                 + " ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'fresh_routes'"))
                 .isEqualTo("username text NO, host text NO, port integer NO, backend_user text YES, database text YES,"
                         + " sslmode text YES, parameters jsonb YES, target_session_attrs text YES,"
-                        + " load_balance_hosts text YES, auth text YES, client_password text YES,"
+                        + " load_balance_hosts text YES, auth text YES, client_auth_method text YES,"
+                        + " client_password text YES,"
                         + " updated_at timestamp with time zone NO");
 
         try (Connection listener = superuser(); Connection writer = superuser();
@@ -96,7 +97,7 @@ class InitRoutingTableIT {
         assertThat(query("SELECT updated_at > now() - interval '1 minute' FROM fresh_routes WHERE username = 'bob'"))
                 .as("updated_at set by the UPDATE trigger").isEqualTo("t");
         assertThat(query("SELECT count(*) FROM pg_constraint WHERE conrelid = 'fresh_routes'::regclass"
-                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("11");
+                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("12");
     }
 
     @Test
@@ -117,6 +118,12 @@ class InitRoutingTableIT {
             SQLException badMode = catchThrowableOfType(SQLException.class, () -> st.execute(
                     "INSERT INTO auth_routes(username, host, auth) VALUES ('dan', 'h', 'trust')"));
             assertThat(badMode.getSQLState()).isEqualTo("23514");
+            st.execute("INSERT INTO auth_routes(username, host, auth, client_auth_method) VALUES ('eve', 'h', 'proxy',"
+                    + " 'cert')");
+            SQLException badMethod = catchThrowableOfType(SQLException.class, () -> st.execute(
+                    "INSERT INTO auth_routes(username, host, auth, client_auth_method) VALUES ('dan', 'h', 'proxy',"
+                            + " 'ident')"));
+            assertThat(badMethod.getSQLState()).isEqualTo("23514");
         }
     }
 
@@ -160,6 +167,7 @@ class InitRoutingTableIT {
                 "column routing.user.sslmode: added",
                 "column routing.user.parameters: added",
                 "column routing.user.auth: added",
+                "column routing.user.client_auth_method: added",
                 "column routing.user.client_password: added",
                 "column routing.user.updated_at: added",
                 "function routing.user_notify(): replaced",

@@ -47,4 +47,11 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> routes(route).source(Map.of()).load()).isInstanceOfSatisfying(ConfigException.class,
                 e -> assertThat(e.errors()).allSatisfy(err -> assertThat(err.origin()).isEqualTo("--route")));
     }
+
+    @Test
+    void theClientCaFlagSetsTlsClientCa() {
+        ServerOptions o = new ServerOptions();
+        o.tlsClientCa = "clients.crt";
+        assertThat(o.settings()).containsExactly(Setting.of("--tls-client-ca", "clients.crt", "tls", "client_ca"));
+    }
 }

@@ -99,6 +99,15 @@ class ConfigDiffTest {
                 .isEqualTo(changed.authFile());
     }
 
+    @Test
+    void cleartextWithoutTls() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), null, null,
+                null, null, false, null, true);
+        assertThat(ConfigDiff.between(old, now).otherChanged()).containsExactly("allow_cleartext_without_tls");
+        assertThat(now.withStartOnlySettingsOf(old).allowCleartextWithoutTls()).as("applies on reload").isTrue();
+    }
+
     /** A route whose backend password changed (its file's content) is a changed route. */
     @Test
     void aRouteWhosePasswordChanged(@TempDir Path dir) throws Exception {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.Limits;
 import dev.pgmux.SslMode;
 import dev.pgmux.TlsConfig;
@@ -122,8 +123,8 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, auth_file, auth_query, auth_user, cluster, default_route, hide_unknown_users, limits, listen, log, role_check, router, routes,"
-                + " threads, timeouts, tls)");
+                + "admin_listen, allow_cleartext_without_tls, auth_file, auth_query, auth_user, cluster, default_route,"
+                + " hide_unknown_users, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
     }
 
     @Test
@@ -320,6 +321,7 @@ class ConfigSourceTest {
                 Map.entry("PGMUX_TLS_KEY", TestCerts.serverKey().toString()),
                 Map.entry("PGMUX_TLS_REQUIRED", "true"),
                 Map.entry("PGMUX_TLS_MIN_VERSION", "TLSv1.3"),
+                Map.entry("PGMUX_TLS_CLIENT_CA", TestCerts.caCert().toString()),
                 Map.entry("PGMUX_MAX_CLIENT_CONNECTIONS", "3"),
                 Map.entry("PGMUX_MAX_CONNECTIONS_PER_IP", "4"),
                 Map.entry("PGMUX_CLIENT_LOGIN_TIMEOUT", "5s"),
@@ -332,7 +334,8 @@ class ConfigSourceTest {
         assertThat(env.keySet()).containsExactlyInAnyOrderElementsOf(ConfigSource.ENVIRONMENT.keySet());
         ServerConfig c = new ConfigSource(null, env, List.of()).load();
         assertThat(c).isEqualTo(new ServerConfig(List.of("127.0.0.1:1"), new HostPort("127.0.0.1", 2), 2,
-                new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3"),
+                new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3",
+                        TestCerts.caCert()),
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
                         Duration.ofSeconds(8)),
                 new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null));
@@ -398,6 +401,59 @@ class ConfigSourceTest {
                 """).errors()).extracting(ConfigError::toString).containsExactly(
                 file() + ":1: routes.ann.auth: " + nothing,
                 file() + ":5: router.pattern.rules[0].backend.auth: " + nothing);
+    }
+
+    @Test
+    void aProxyRouteWithoutPasswordsNeedsNoCredential() throws Exception {
+        Files.copy(TestCerts.serverCert(), dir.resolve("server.crt"));
+        Files.copy(TestCerts.serverKey(), dir.resolve("server.key"));
+        Files.copy(TestCerts.caCert(), dir.resolve("clients.crt"));
+        ServerConfig c = load("""
+                tls: { cert: server.crt, key: server.key, client_ca: clients.crt }
+                routes:
+                  ann: { host: db, auth: proxy, client_auth_method: trust }
+                  bob: "db?auth=proxy&client_auth_method=cert"
+                """);
+        assertThat(c.routes().get("ann").clientAuthMethod()).isEqualTo(ClientAuthMethod.TRUST);
+        assertThat(c.routes().get("bob").clientAuthMethod()).isEqualTo(ClientAuthMethod.CERT);
+        assertThat(c.tls().clientCa()).isEqualTo(dir.resolve("clients.crt"));
+        assertThat(c.tlsConfig().clientCa()).isEqualTo(dir.resolve("clients.crt"));
+        assertThat(c.allowCleartextWithoutTls()).isFalse();
+    }
+
+    /** Routes whose clients could never log in: cleartext without TLS, certificates without a CA to verify them. */
+    @Test
+    void passwordNeedsTlsAndCertAClientCa() throws Exception {
+        assertThat(loadFails("""
+                auth_file: users.txt
+                routes:
+                  ann: { host: db, auth: proxy, client_auth_method: password }
+                  bob: { host: db, auth: proxy, client_auth_method: cert }
+                """).errors()).extracting(ConfigError::toString).contains(
+                file() + ":3: routes.ann.client_auth_method: password: clients send their password in cleartext, which"
+                        + " pgmux takes over TLS only: configure tls (cert, key), or set allow_cleartext_without_tls:"
+                        + " true",
+                file() + ":4: routes.bob.client_auth_method: cert: no client has a verified certificate without"
+                        + " tls.client_ca, the CA certificates that sign them");
+        Files.writeString(dir.resolve("users.txt"), "\"ann\" \"pw\"\n");
+        ServerConfig c = load("""
+                auth_file: users.txt
+                allow_cleartext_without_tls: true
+                routes:
+                  ann: { host: db, auth: proxy, client_auth_method: password }
+                """);
+        assertThat(c.allowCleartextWithoutTls()).isTrue();
+        assertThat(loadFails("routes: { a: h:1 }\ntls: { client_ca: ca.crt }\n").errors())
+                .extracting(ConfigError::toString).containsExactly(file() + ":2: tls.client_ca: needs tls.cert and"
+                        + " tls.key");
+        Files.copy(TestCerts.serverCert(), dir.resolve("server.crt"));
+        Files.copy(TestCerts.serverKey(), dir.resolve("server.key"));
+        Files.writeString(dir.resolve("garbage.crt"), "not a certificate\n");
+        assertThat(loadFails("routes: { a: h:1 }\ntls: { cert: server.crt, key: server.key, client_ca: garbage.crt }\n")
+                .errors()).singleElement().satisfies(err -> {
+                    assertThat(err.key()).isEqualTo("tls.client_ca");
+                    assertThat(err.message()).startsWith("no usable CA certificate (PEM)");
+                });
     }
 
     /** Neither a plain password nor a backend password nor a verifier is shown by an error or a config. */

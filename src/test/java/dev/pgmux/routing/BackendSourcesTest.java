@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.Secret;
@@ -33,6 +34,8 @@ class BackendSourcesTest {
     /** The SCRAM-SHA-256 verifier of "secret", as PostgreSQL would store it. */
     static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
             + "rLW6vFo5jkg3NjS9osAxK+n1pWn5Ulxp+xUkvGAODII=:RqdbEpVSpSaE0L8qUkdIucadWchgrYekib/qche6mlE=";
+    /** md5("secret" + "alice"), as PostgreSQL would store it. */
+    static final String MD5 = "md5" + "4a0a68b43b6cd5cf266fa02f196e2371";
     static final String BACKEND_PASSWORD = "backend-pw-never-shown";
     /** The environment the config is read with. */
     static final Map<String, String> ENV = Map.of("SHOP_PW", BACKEND_PASSWORD);
@@ -111,7 +114,24 @@ class BackendSourcesTest {
                         + "\" }", "owner"),
                 http("{\"host\": \"db\", \"user\": \"owner\", \"auth\": \"proxy\", \"client_password\": \""
                         + VERIFIER + "\"}"),
-                TableRows.backend("db", null, "owner", null, null, null, null, null, "proxy", VERIFIER)))
+                TableRows.backend("db", null, "owner", null, null, null, null, null, "proxy", null, VERIFIER)))
+                .containsOnly(expected);
+    }
+
+    /** client_auth_method is a key of every source, by its pg_hba.conf name, and means the same in each. */
+    @Test
+    void oneClientAuthMethodFromEverySource() throws Exception {
+        BackendConfig expected = BackendConfig.builder().host("db").auth(AuthMode.PROXY)
+                .clientAuthMethod(ClientAuthMethod.MD5).clientCredential(MD5).build();
+        assertThat(List.of(
+                yaml("{ host: db, auth: proxy, client_auth_method: md5, client_password: \"" + MD5 + "\" }"),
+                yaml("\"db?auth=proxy&client_auth_method=md5&client_password=" + MD5 + "\""),
+                flag("db?auth=proxy&client_auth_method=md5&client_password=" + MD5),
+                pattern("(?<u>[a-z]+)", "{ host: db, auth: proxy, client_auth_method: md5, client_password: \"" + MD5
+                        + "\" }", "ann"),
+                http("{\"host\": \"db\", \"auth\": \"proxy\", \"client_auth_method\": \"md5\","
+                        + " \"client_password\": \"" + MD5 + "\"}"),
+                TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "md5", MD5)))
                 .containsOnly(expected);
     }
 
@@ -154,14 +174,17 @@ class BackendSourcesTest {
     void aBlankAuthKeyIsNotSetInEverySource() throws Exception {
         BackendConfig expected = BackendConfig.of("db", 5432, null);
         assertThat(List.of(
-                yaml("{ host: db, auth: \"\", client_password: \" \", password: \"\", password_env: \"\","
-                        + " password_file: \" \", auth_user: \"\", auth_query: \" \" }"),
-                yaml("\"db?auth=&client_password=&password=&password_env=&password_file=&auth_user=&auth_query=\""),
-                flag("db?auth=&client_password=&password=&password_env=&password_file=&auth_user=&auth_query="),
-                pattern("(?<u>[a-z]*)", "{ host: db, auth: \"\", client_password: \"\", password_env: \" \" }", ""),
-                http("{\"host\": \"db\", \"auth\": \"\", \"client_password\": \" \", \"password\": \"\","
-                        + " \"password_env\": \"\", \"password_file\": \"\", \"auth_user\": \"\"}"),
-                TableRows.backend("db", null, null, null, null, null, null, null, " ", "")))
+                yaml("{ host: db, auth: \"\", client_auth_method: \"\", client_password: \" \", password: \"\","
+                        + " password_env: \"\", password_file: \" \", auth_user: \"\", auth_query: \" \" }"),
+                yaml("\"db?auth=&client_auth_method=&client_password=&password=&password_env=&password_file="
+                        + "&auth_user=&auth_query=\""),
+                flag("db?auth=&client_auth_method= &client_password=&password=&password_env=&password_file=&auth_user="
+                        + "&auth_query="),
+                pattern("(?<u>[a-z]*)", "{ host: db, auth: \"\", client_auth_method: \" \", client_password: \"\","
+                        + " password_env: \" \" }", ""),
+                http("{\"host\": \"db\", \"auth\": \"\", \"client_auth_method\": \"\", \"client_password\": \" \","
+                        + " \"password\": \"\", \"password_env\": \"\", \"password_file\": \"\", \"auth_user\": \"\"}"),
+                TableRows.backend("db", null, null, null, null, null, null, null, " ", "", "")))
                 .containsOnly(expected);
         assertThat(expected.auth()).isEqualTo(AuthMode.PASSTHROUGH);
     }
@@ -233,7 +256,8 @@ class BackendSourcesTest {
     }
 
     private static String tableRefusal(String clientPassword) {
-        return refusal(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", clientPassword));
+        return refusal(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", null,
+                clientPassword));
     }
 
     /** The message of what {@code source} throws, with each error of a ConfigException. */

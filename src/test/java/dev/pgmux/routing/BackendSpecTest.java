@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.entry;
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
+import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
 import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
@@ -288,8 +289,8 @@ class BackendSpecTest {
     /** A spec with only the authentication keys set, and host "db". */
     static BackendSpec auth(String auth, String clientPassword, String password, String passwordEnv,
                             String passwordFile, String authUser, String authQuery) {
-        return new BackendSpec("db", null, null, null, null, null, null, null, null, null, auth, clientPassword,
-                password, passwordEnv, passwordFile, authUser, authQuery);
+        return new BackendSpec("db", null, null, null, null, null, null, null, null, null, auth, null,
+                clientPassword, password, passwordEnv, passwordFile, authUser, authQuery);
     }
 
     static List<String> problems(BackendSpec spec) {
@@ -301,7 +302,7 @@ class BackendSpecTest {
         BackendSpec s = BackendSpec.fromNotation("db?auth=proxy&client_password=" + VERIFIER
                 + "&password_env=PW&password_file=/run/pw&password=x&auth_user=u&auth_query=SELECT 1&search_path=a");
         assertThat(s).isEqualTo(new BackendSpec("db", "5432", null, null, null, null, null, null, null,
-                Map.of("search_path", "a"), "proxy", VERIFIER, "x", "PW", "/run/pw", "u", "SELECT 1"));
+                Map.of("search_path", "a"), "proxy", null, VERIFIER, "x", "PW", "/run/pw", "u", "SELECT 1"));
     }
 
     @Test
@@ -367,18 +368,55 @@ class BackendSpecTest {
     @Test
     void aTemplatesAuthenticationIsFixedText() {
         BackendSpec withPlaceholders = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null,
-                "{mode}", "{verifier}", null, "{var}", "{file}", null, null);
+                "{mode}", "{method}", "{verifier}", null, "{var}", "{file}", null, null);
         assertThat(withPlaceholders.parseTemplate(Path::of, ENV).problems()).extracting(BackendSpec.Problem::toString)
                 .containsExactly("auth: takes fixed text in a rule, not {placeholders}",
+                        "client_auth_method: takes fixed text in a rule, not {placeholders}",
                         "client_password: takes fixed text in a rule, not {placeholders}",
                         "password_env: takes fixed text in a rule, not {placeholders}",
                         "password_file: takes fixed text in a rule, not {placeholders}");
 
         BackendTemplate t = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null, "proxy",
-                VERIFIER, null, "PW", null, null, null).parseTemplate(Path::of, ENV).value();
+                null, VERIFIER, null, "PW", null, null, null).parseTemplate(Path::of, ENV).value();
         assertThat(t.password()).as("read with the config").isEqualTo(Secret.fromEnv("PW", ENV));
         assertThat(t.expand(Map.of("h", "db"))).isEqualTo(BackendConfig.builder().host("db").auth(AuthMode.PROXY)
                 .clientCredential(VERIFIER).password(Secret.fromEnv("PW", ENV)).build());
         assertThat(t.toString()).doesNotContain("cGdtdXgt").contains("clientCredential=***, password=Secret[env:PW]");
+    }
+
+    /** A spec with {@code auth: proxy}, a client authentication method and a client credential. */
+    static BackendSpec method(String auth, String method, String clientPassword) {
+        return new BackendSpec("db", null, null, null, null, null, null, null, null, null, auth, method,
+                clientPassword, null, null, null, null, null);
+    }
+
+    @Test
+    void theClientAuthMethodByItsPgHbaName() {
+        assertThat(method("proxy", null, VERIFIER).toBackendConfig().clientAuthMethod())
+                .isEqualTo(ClientAuthMethod.SCRAM_SHA_256);
+        assertThat(BackendSpec.fromNotation("db?auth=proxy&client_auth_method=cert").toBackendConfig()
+                .clientAuthMethod()).isEqualTo(ClientAuthMethod.CERT);
+        for (ClientAuthMethod m : ClientAuthMethod.values()) {
+            assertThat(method("proxy", " " + m.configName().toUpperCase(java.util.Locale.ROOT) + " ", null)
+                    .toBackendConfig().clientAuthMethod()).isEqualTo(m);
+        }
+        assertThat(problems(method("proxy", "peer", null))).containsExactly("client_auth_method: unknown"
+                + " client_auth_method \"peer\" (scram-sha-256, md5, password, trust, cert)");
+        assertThat(problems(method(null, "trust", null))).containsExactly("client_auth_method: applies only with"
+                + " auth: proxy (with auth: passthrough the backend authenticates the client)");
+    }
+
+    /** An MD5 hash cannot answer SCRAM: the route says md5 (or password, trust, cert), or its clients never log in. */
+    @Test
+    void anMd5HashNeedsAMethodThatCanUseIt() {
+        String md5 = "md5" + "4a0a68b43b6cd5cf266fa02f196e2371";
+        assertThat(problems(method("proxy", null, md5))).containsExactly("client_password: "
+                + BackendConfig.MD5_NEEDS_MD5_METHOD);
+        assertThat(problems(method("proxy", "scram-sha-256", md5))).hasSize(1);
+        assertThat(problems(method("proxy", "sha1", md5))).as("no second guess after a bad method")
+                .singleElement().asString().startsWith("client_auth_method: unknown");
+        for (String m : List.of("md5", "password", "trust", "cert")) {
+            assertThat(method("proxy", m, md5).toBackendConfig().clientCredential()).isEqualTo(md5);
+        }
     }
 }

@@ -132,7 +132,7 @@ class PostgresTableRouterTest {
         TableName t = TableName.parse("pgmux_routes");
         assertThat(TableSchema.COLUMNS.keySet()).containsExactly("username", "host", "port", "backend_user",
                 "database", "sslmode", "parameters", "target_session_attrs", "load_balance_hosts", "auth",
-                "client_password", "updated_at");
+                "client_auth_method", "client_password", "updated_at");
         assertThat(TableSchema.createTable(t)).startsWith("CREATE TABLE IF NOT EXISTS \"pgmux_routes\" (")
                 .contains("username text PRIMARY KEY").contains("port integer NOT NULL DEFAULT 5432");
         assertThat(TableSchema.notifyBody(t)).contains("pg_notify('pgmux_routes', TG_OP)");

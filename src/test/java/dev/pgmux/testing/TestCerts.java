@@ -20,7 +20,10 @@ import java.util.stream.Stream;
  *       DNS:*.localhost, IP:127.0.0.1} ({@code server.crt}, {@code server.key});</li>
  *   <li>an unrelated self-signed certificate for wrong-CA tests ({@code other.crt}, {@code other.key});</li>
  *   <li>a certificate like the server's, signed by the CA, that expired a day ago ({@code expired.crt}, with
- *       {@code server.key}).</li>
+ *       {@code server.key});</li>
+ *   <li>on demand, client certificates with a given CN ({@link #client}), signed by the CA or self-signed, all with
+ *       one key ({@code client.key}, also as DER PKCS#8 {@code client.pk8}, the form pgjdbc's {@code sslkey}
+ *       reads).</li>
  * </ul>
  * Keys are unencrypted PKCS#8 PEM ({@code BEGIN PRIVATE KEY}), which both OpenSSL and Netty read.
  * Certificates are world-readable so that a PostgreSQL running as {@code nobody} (the JVM being root) can
@@ -31,6 +34,12 @@ public final class TestCerts {
     private static final class Holder {
         static final Path DIR = generate();
     }
+
+    /** A client certificate and its key (PEM, and DER PKCS#8 for pgjdbc). */
+    public record ClientCert(Path cert, Path key, Path keyDer) {
+    }
+
+    private static int clients;
 
     private TestCerts() {}
 
@@ -67,6 +76,32 @@ public final class TestCerts {
         return dir().resolve("other.key");
     }
 
+    /**
+     * A client certificate whose subject is {@code CN=<cn>}, for TLS client authentication (PostgreSQL's
+     * {@code cert} method takes the CN for the user name): signed by {@link #caCert()}, or self-signed when not
+     * {@code trusted}. Made with openssl on each call.
+     */
+    public static synchronized ClientCert client(String cn, boolean trusted) {
+        Path dir = dir();
+        String name = "client" + (++clients);
+        try {
+            openssl(dir, "req", "-new", "-config", "certs.cnf", "-key", "client.key", "-subj", "/CN=" + cn,
+                    "-out", name + ".csr");
+            if (trusted) {
+                openssl(dir, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                        "-set_serial", Integer.toString(100 + clients), "-days", "3650", "-extfile", "certs.cnf",
+                        "-extensions", "client_ext", "-out", name + ".crt");
+            } else {
+                openssl(dir, "x509", "-req", "-in", name + ".csr", "-signkey", "client.key", "-days", "3650",
+                        "-extfile", "certs.cnf", "-extensions", "client_ext", "-out", name + ".crt");
+            }
+            Files.setPosixFilePermissions(dir.resolve(name + ".crt"), PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a client certificate", e);
+        }
+        return new ClientCert(dir.resolve(name + ".crt"), dir.resolve("client.key"), dir.resolve("client.pk8"));
+    }
+
     private static Path generate() {
         try {
             Path dir = Files.createTempDirectory("pgmux-certs-");
@@ -86,6 +121,10 @@ public final class TestCerts {
                     extendedKeyUsage = serverAuth
                     subjectAltName = DNS:localhost, DNS:*.localhost, IP:127.0.0.1
                     authorityKeyIdentifier = keyid
+                    [client_ext]
+                    basicConstraints = critical, CA:FALSE
+                    keyUsage = critical, digitalSignature, keyEncipherment
+                    extendedKeyUsage = clientAuth
                     [other_ext]
                     basicConstraints = critical, CA:FALSE
                     keyUsage = critical, digitalSignature, keyEncipherment
@@ -95,7 +134,7 @@ public final class TestCerts {
             // RSA rather than EC: every client a test may drive accepts it. The three keys are made in
             // parallel since RSA key generation is most of the time here.
             List<Openssl> keys = new ArrayList<>();
-            for (String key : List.of("ca.key", "server.key", "other.key")) {
+            for (String key : List.of("ca.key", "server.key", "other.key", "client.key")) {
                 keys.add(start(dir, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key));
             }
             for (Openssl key : keys) {
@@ -116,7 +155,9 @@ public final class TestCerts {
             for (String cert : List.of("ca.crt", "server.crt", "other.crt", "expired.crt")) {
                 Files.setPosixFilePermissions(dir.resolve(cert), PosixFilePermissions.fromString("rw-r--r--"));
             }
-            for (String key : List.of("ca.key", "server.key", "other.key")) {
+            openssl(dir, "pkcs8", "-topk8", "-inform", "PEM", "-outform", "DER", "-in", "client.key", "-out",
+                    "client.pk8", "-nocrypt");
+            for (String key : List.of("ca.key", "server.key", "other.key", "client.key", "client.pk8")) {
                 Files.setPosixFilePermissions(dir.resolve(key), PosixFilePermissions.fromString("rw-------"));
             }
             return dir;
