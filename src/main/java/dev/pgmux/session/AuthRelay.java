@@ -136,6 +136,15 @@ final class AuthRelay implements LoginRelay {
         return errorSeen;
     }
 
+    /**
+     * pgmux logged in to the server itself (the server sent AuthenticationOk): what follows is relayed as after a
+     * relayed authentication, errors included (an unknown database is the client's to know, not a reason to try
+     * another host).
+     */
+    void authenticatedByProxy() {
+        authRequestSeen = true;
+    }
+
     /** The client sent bytes at this time (System.nanoTime()). */
     @Override
     public void clientSpoke(long nanos) {

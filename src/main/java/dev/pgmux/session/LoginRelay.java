@@ -14,6 +14,10 @@ sealed interface LoginRelay permits AuthRelay, ProxyRelay {
     /** Decides what to do with one server message (type, length, body), which this call takes over. */
     List<AuthRelay.Decision> onMessage(ByteBuf frame, boolean laterHost, ByteBufAllocator alloc);
 
+    /** The server connection moved on to another host: what was learned of the last one no longer holds. */
+    default void hostStarted() {
+    }
+
     /** The protocol minor version agreed with the client. */
     int protocolMinor();
 

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.naming.InvalidNameException;
 import javax.naming.NamingException;
 import javax.naming.directory.Attribute;
@@ -27,8 +29,7 @@ import javax.security.auth.x500.X500Principal;
 /**
  * Where the credentials of a proxy-authenticated login come from: toward the client, the route's own
  * {@code client_password} or else the auth file's entry for the client's user, or the client's certificate;
- * toward the server, the route's backend password or else the auth file's plain password for the backend user,
- * or else what the client proved it knows, which only the server's own credential accepts (so only with the user
+ * toward the server, the route's backend password, or else what the client proved it knows, which only the server's own credential accepts (so only with the user
  * name kept): the ClientKey of its SCRAM proof, the password it sent in cleartext, the MD5 hash it answered with.
  */
 final class ProxyCredentials {
@@ -43,8 +44,11 @@ final class ProxyCredentials {
         record Nothing() implements Proof {
         }
 
-        /** The ClientKey a SCRAM proof against the server's own verifier revealed, and that verifier's ServerKey. */
-        record ScramKeys(byte[] clientKey, byte[] serverKey) implements Proof {
+        /**
+         * The ClientKey a SCRAM proof revealed, with the ServerKey, salt and iteration count of the verifier it was
+         * checked against (only the server's own verifier, the same salt and count, takes it).
+         */
+        record ScramKeys(byte[] clientKey, byte[] serverKey, byte[] salt, int iterations) implements Proof {
         }
 
         /** The password the client sent in cleartext and pgmux checked. */
@@ -74,9 +78,41 @@ final class ProxyCredentials {
     static ScramServer exchange(String user, Credential credential, byte[] mockSecret, ChannelBinding binding) {
         return switch (credential) {
             case ScramVerifier v -> ScramServer.forVerifier(user, v, binding);
-            case PlainPassword p -> ScramServer.forVerifier(user, p.toScramVerifier(), binding);
+            case PlainPassword p -> ScramServer.forVerifier(user, verifierOf(user, p, mockSecret), binding);
             case null, default -> ScramServer.mock(user, mockSecret, binding);
         };
+    }
+
+    /** Verifiers made from auth-file passwords, by user and password: made once, not at every login. */
+    private static final Map<String, ScramVerifier> DERIVED = new ConcurrentHashMap<>();
+    private static final int MAX_DERIVED = 10_000;
+
+    /**
+     * The verifier of an auth file's plain password, with a salt that is the same at every login (derived from the
+     * proxy's secret and the user name, as an unknown user's is): a salt that changed at every attempt, or a
+     * derivation at every login, would tell such users from the others.
+     */
+    static ScramVerifier verifierOf(String user, PlainPassword plain, byte[] secret) {
+        String key = user + '\0' + new String(plain.password());
+        ScramVerifier known = DERIVED.get(key);
+        if (known != null) {
+            return known;
+        }
+        if (DERIVED.size() >= MAX_DERIVED) {
+            DERIVED.clear();
+        }
+        byte[] salt;
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+            salt = Arrays.copyOf(mac.doFinal(("auth-file salt\0" + user).getBytes(StandardCharsets.UTF_8)),
+                    ScramVerifier.DEFAULT_SALT_LENGTH);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        ScramVerifier v = ScramVerifier.fromPassword(plain.password(), salt, ScramVerifier.DEFAULT_ITERATIONS);
+        DERIVED.put(key, v);
+        return v;
     }
 
     /**
@@ -86,17 +122,16 @@ final class ProxyCredentials {
     static ProxyRelay.BackendCredentials forServer(BackendConfig backend, AuthFile authFile, Login login,
                                                    Proof proof) {
         String user = backend.user() != null ? backend.user() : login.user();
-        char[] password = null;
-        if (backend.password() != null) {
-            password = backend.password().chars();
-        } else if (authFile != null && authFile.lookup(user).map(Credential::parse).orElse(null) instanceof PlainPassword p) {
-            password = p.password();
-        }
-        if (password != null || login.renamedBy(backend)) {
-            return new ProxyRelay.BackendCredentials(user, password, null, null, null);
+        // Only the route's own password (from the configuration: no routing service or table row can name one), or
+        // what the client proved for its own user name. Never the auth file's password of another user: a route
+        // (maybe a table row or an HTTP answer) could then choose a user and a host and be sent that password.
+        if (backend.password() != null || login.renamedBy(backend)) {
+            return new ProxyRelay.BackendCredentials(user,
+                    backend.password() == null ? null : backend.password().chars(), null, null, null);
         }
         return switch (proof) {
-            case Proof.ScramKeys k -> new ProxyRelay.BackendCredentials(user, null, k.clientKey(), k.serverKey(), null);
+            case Proof.ScramKeys k -> new ProxyRelay.BackendCredentials(user, null, k.clientKey(), k.serverKey(), null,
+                    k.salt(), k.iterations());
             case Proof.Cleartext c -> new ProxyRelay.BackendCredentials(user, utf8(c.password()), null, null, null);
             case Proof.Md5 m -> new ProxyRelay.BackendCredentials(user, null, null, null, m.hash());
             case Proof.Nothing n -> new ProxyRelay.BackendCredentials(user, null, null, null, null);
@@ -114,15 +149,24 @@ final class ProxyCredentials {
         return out;
     }
 
-    /** tls-server-end-point binding to pgmux's own certificate, or null for a client not on TLS. */
+    /**
+     * tls-server-end-point binding to pgmux's own certificate, or null: a client not on TLS, or a certificate whose
+     * signature algorithm has no binding (Ed25519, Ed448: PostgreSQL cannot bind to those either).
+     */
     static ChannelBinding bindingOf(Channel client) {
         SslHandler ssl = client.pipeline().get(SslHandler.class);
         if (ssl == null) {
             return null;
         }
         Certificate[] local = ssl.engine().getSession().getLocalCertificates();
-        return local != null && local.length > 0 && local[0] instanceof X509Certificate x
-                ? ChannelBinding.tlsServerEndPoint(x) : null;
+        if (local == null || local.length == 0 || !(local[0] instanceof X509Certificate x)) {
+            return null;
+        }
+        try {
+            return ChannelBinding.tlsServerEndPoint(x);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.auth.Credential;
 import dev.pgmux.auth.LoginErrors;
 import dev.pgmux.auth.Md5Hash;
+import dev.pgmux.auth.PlainPassword;
 import dev.pgmux.auth.ScramServer;
 import dev.pgmux.auth.ScramVerifier;
 import dev.pgmux.protocol.ErrorResponse;
@@ -274,9 +275,14 @@ final class ProxyLogin {
                         client.write(new AuthenticationSASLFinal(d.serverFinalMessage()).encode(client.alloc()));
                         // A verifier made here from a plain password has a salt of its own: its keys are not the
                         // server's.
-                        return authenticated(credential instanceof ScramVerifier v
-                                ? new ProxyCredentials.Proof.ScramKeys(d.clientKey(), v.serverKey())
-                                : ProxyCredentials.Proof.NONE);
+                        return authenticated(switch (credential) {
+                            case ScramVerifier v -> new ProxyCredentials.Proof.ScramKeys(d.clientKey(), v.serverKey(),
+                                    v.salt(), v.iterations());
+                            // proved against a verifier made from the auth file's plain password: that password
+                            case PlainPassword plain -> new ProxyCredentials.Proof.Cleartext(
+                                    new String(plain.password()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                            default -> ProxyCredentials.Proof.NONE;
+                        });
                     }
                     case ScramServer.Failure f -> {
                         return new Refused(f.error(), credential == null ? "no credential for the user (SCRAM"

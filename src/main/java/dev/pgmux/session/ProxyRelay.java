@@ -41,21 +41,41 @@ final class ProxyRelay implements LoginRelay {
      * server) a client's SCRAM proof revealed, or else the MD5 hash a client proved it knows, which answers an MD5
      * request as well as the password would.
      */
-    record BackendCredentials(String user, char[] password, byte[] clientKey, byte[] serverKey, Md5Hash md5) {
+    record BackendCredentials(String user, char[] password, byte[] clientKey, byte[] serverKey, Md5Hash md5,
+                              byte[] verifierSalt, int verifierIterations) {
+        BackendCredentials(String user, char[] password, byte[] clientKey, byte[] serverKey, Md5Hash md5) {
+            this(user, password, clientKey, serverKey, md5, null, 0);
+        }
+
         @Override
         public String toString() {
             return "BackendCredentials[user=" + user + "]";
         }
     }
 
-    private final AuthRelay after;
+    /** The highest SCRAM iteration count pgmux computes for a server: the key derivation runs on the event loop. */
+    static final int MAX_SERVER_ITERATIONS = 1_000_000;
+
+    private final StartupMessage startup;
     private final BackendCredentials credentials;
+    /** The state of the login at the current host; a new host starts afresh ({@link #hostStarted}). */
+    private AuthRelay after;
     private ScramClient scram;
+    private boolean scramProved;
     private boolean authenticated;
 
     ProxyRelay(StartupMessage startup, BackendCredentials credentials) {
+        this.startup = startup;
         this.after = new AuthRelay(startup, false, true);
         this.credentials = credentials;
+    }
+
+    @Override
+    public void hostStarted() {
+        after = new AuthRelay(startup, false, true);
+        scram = null;
+        scramProved = false;
+        authenticated = false;
     }
 
     @Override
@@ -75,8 +95,12 @@ final class ProxyRelay implements LoginRelay {
                 }
                 default -> onError(frame, laterHost, alloc);
             };
-        } catch (ProtocolException | ScramException | RuntimeException e) {
+        } catch (ProtocolException e) {
             return List.of(new AuthRelay.NextHost("server login failed: " + e.getMessage()));
+        } catch (ScramException | RuntimeException e) {
+            // Not the exception's text: SASLprep's complaints quote characters of the password.
+            return List.of(new AuthRelay.NextHost("server login failed: SCRAM exchange failed ("
+                    + e.getClass().getSimpleName() + ")"));
         }
     }
 
@@ -86,14 +110,21 @@ final class ProxyRelay implements LoginRelay {
             return after.onMessage(frame, laterHost, alloc); // starting up, too many clients, ...: as relayed
         }
         frame.release();
-        return List.of(refused("the server refused pgmux's login sqlstate=" + code));
+        return List.of(refused("the server refused pgmux's login sqlstate=" + code, code));
     }
 
     private AuthRelay.Decision refused(String logReason) {
+        return refused(logReason, null);
+    }
+
+    private AuthRelay.Decision refused(String logReason, String serverCode) {
         return new AuthRelay.Fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                 "pgmux could not log in to the backend server as user \"" + credentials.user() + "\"",
-                "The route's backend credentials (password_env, password_file or the auth file) do not match the"
-                        + " server's."), logReason);
+                serverCode != null
+                        ? "The server refused pgmux's login (SQLSTATE " + serverCode + "): check the route's backend"
+                                + " credentials (password_env, password_file, the auth file) and the server's pg_hba.conf."
+                        : "The server asks for a login that pgmux cannot give with the route's credentials."),
+                logReason);
     }
 
     private AuthRelay.Decision onAuthRequest(ByteBuf frame, ByteBufAllocator alloc) throws ProtocolException, ScramException {
@@ -105,7 +136,12 @@ final class ProxyRelay implements LoginRelay {
         }
         return switch (request) {
             case dev.pgmux.protocol.backend.AuthenticationOk ok -> {
+                if (scram != null && !scramProved) {
+                    // A server that skips SCRAM's last step has not shown it knows the verifier.
+                    yield refused("the server ended SCRAM without proving it knows the password");
+                }
                 authenticated = true;
+                after.authenticatedByProxy();
                 yield new AuthRelay.Drop();
             }
             case AuthenticationSASL sasl -> {
@@ -126,13 +162,19 @@ final class ProxyRelay implements LoginRelay {
                 yield new AuthRelay.ToServer(new SASLInitialResponse(Authentication.SCRAM_SHA_256, first).encode(alloc));
             }
             case AuthenticationSASLContinue c when scram != null -> {
-                scram.serverFirstMessage(new String(c.data(), StandardCharsets.UTF_8));
+                String serverFirst = new String(c.data(), StandardCharsets.UTF_8);
+                String mismatch = checkServerFirst(serverFirst);
+                if (mismatch != null) {
+                    yield refused(mismatch);
+                }
+                scram.serverFirstMessage(serverFirst);
                 byte[] fin = scram.clientFinalMessage().toString().getBytes(StandardCharsets.UTF_8);
                 yield new AuthRelay.ToServer(new SASLResponse(fin).encode(alloc));
             }
             case AuthenticationSASLFinal f when scram != null -> {
                 // A server that cannot prove it knows the verifier is not the one the route names.
                 scram.serverFinalMessage(new String(f.data(), StandardCharsets.UTF_8));
+                scramProved = true;
                 yield new AuthRelay.Drop();
             }
             case AuthenticationMD5Password md5 when credentials.password() != null || credentials.md5() != null -> {
@@ -155,14 +197,47 @@ final class ProxyRelay implements LoginRelay {
         };
     }
 
+    /**
+     * Refuses a server-first message pgmux will not compute: an iteration count past {@link #MAX_SERVER_ITERATIONS}
+     * (the derivation would hold the event loop), or, for a login with a client's ClientKey, another salt or count
+     * than the verifier the client proved itself against (the server's verifier is not that one, and a proof would
+     * only add a failed login at the server).
+     */
+    private String checkServerFirst(String serverFirst) {
+        String salt = null;
+        long iterations = -1;
+        for (String attribute : serverFirst.split(",")) {
+            if (attribute.startsWith("s=")) {
+                salt = attribute.substring(2);
+            } else if (attribute.startsWith("i=")) {
+                try {
+                    iterations = Long.parseLong(attribute.substring(2));
+                } catch (NumberFormatException e) {
+                    return "the server sent a malformed SCRAM iteration count";
+                }
+            }
+        }
+        if (iterations > MAX_SERVER_ITERATIONS) {
+            return "the server asks for " + iterations + " SCRAM iterations, more than " + MAX_SERVER_ITERATIONS;
+        }
+        if (credentials.password() == null && credentials.verifierSalt() != null
+                && (!java.util.Base64.getEncoder().encodeToString(credentials.verifierSalt()).equals(salt)
+                        || iterations != credentials.verifierIterations())) {
+            return "the server's SCRAM verifier is not the route's client_password (another salt or iteration count):"
+                    + " give the route a backend password, or copy the server's verifier";
+        }
+        return null;
+    }
+
     @Override
     public int protocolMinor() {
         return after.protocolMinor();
     }
 
+    /** From the server's AuthenticationOk on, the client sees this server's messages: no other host after that. */
     @Override
     public boolean clientTookPart() {
-        return after.errorRelayed();
+        return authenticated || after.errorRelayed();
     }
 
     @Override

@@ -31,6 +31,9 @@ ServerEvents(ClientSession session, Channel client, ProxyContext proxy) {
 
     @Override
     public void onLoginStarted() {
+        if (session.state() instanceof Relaying r) {
+            r.relay().hostStarted();
+        }
         client.read();
     }
 

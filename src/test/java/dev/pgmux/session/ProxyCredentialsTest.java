@@ -30,7 +30,7 @@ class ProxyCredentialsTest {
         return BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientAuthMethod(ClientAuthMethod.PASSWORD);
     }
 
-    static final ProxyCredentials.Proof KEYS = new ProxyCredentials.Proof.ScramKeys(new byte[32], new byte[32]);
+    static final ProxyCredentials.Proof KEYS = new ProxyCredentials.Proof.ScramKeys(new byte[32], new byte[32], new byte[16], 4096);
     static final ProxyCredentials.Proof CLEARTEXT =
             new ProxyCredentials.Proof.Cleartext("sécret".getBytes(StandardCharsets.UTF_8));
     static final ProxyCredentials.Proof MD5_ANSWER = new ProxyCredentials.Proof.Md5(MD5);
@@ -72,6 +72,37 @@ class ProxyCredentialsTest {
             assertThat(c.clientKey()).isNull();
             assertThat(c.md5()).isNull();
         }
+    }
+
+    /**
+     * The auth file's password of the backend user is never used for a login the client did not prove it for: a
+     * route (a table row, an HTTP answer) could otherwise choose a user and a host and be sent that password.
+     */
+    @Test
+    void theAuthFilesPasswordOfTheBackendUserIsNotSentForAnotherClient() throws Exception {
+        java.nio.file.Path file = Files.createTempFile("userlist", ".txt");
+        try {
+            Files.writeString(file, "\"owner\" \"owner_pw\"\n");
+            dev.pgmux.auth.AuthFile authFile = dev.pgmux.auth.AuthFile.read(file);
+            for (ProxyCredentials.Proof proof : List.of(KEYS, CLEARTEXT, MD5_ANSWER, ProxyCredentials.Proof.NONE)) {
+                ProxyRelay.BackendCredentials c = ProxyCredentials.forServer(route().user("owner").build(), authFile,
+                        ANN, proof);
+                assertThat(c.password()).isNull();
+            }
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void anAuthFilePasswordGetsOneVerifierWithASaltStableForItsUser() {
+        byte[] secret = new byte[32];
+        var plain = new dev.pgmux.auth.PlainPassword("pw".toCharArray());
+        var first = ProxyCredentials.verifierOf("ann", plain, secret);
+        assertThat(ProxyCredentials.verifierOf("ann", new dev.pgmux.auth.PlainPassword("pw".toCharArray()), secret))
+                .isSameAs(first);
+        assertThat(first.matches("pw".toCharArray())).isTrue();
+        assertThat(ProxyCredentials.verifierOf("bob", plain, secret).salt()).isNotEqualTo(first.salt());
     }
 
     @Test
