@@ -170,10 +170,11 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     private static void checkClientCredential(String credential) {
         if (SCRAM_VERIFIER.matcher(credential).matches()) {
             try {
-                Integer.parseInt(credential, "SCRAM-SHA-256$".length(), credential.indexOf(':'), 10);
+                // the check every login makes (iteration count, key lengths), here once, at configuration time
+                dev.pgmux.auth.ScramVerifier.parse(credential);
                 return;
-            } catch (NumberFormatException e) {
-                // an iteration count beyond an int: malformed, below
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unusable SCRAM-SHA-256 verifier: " + e.getMessage());
             }
         } else if (MD5_HASH.matcher(credential).matches()) {
             return;

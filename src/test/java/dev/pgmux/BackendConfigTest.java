@@ -22,6 +22,15 @@ class BackendConfigTest {
             + " to make a verifier";
 
     @Test
+    void aVerifierThatEveryLoginWouldRefuseIsRefusedInTheConfiguration() {
+        String huge = "SCRAM-SHA-256$2147483647:" + java.util.Base64.getEncoder().encodeToString(new byte[16]) + "$"
+                + java.util.Base64.getEncoder().encodeToString(new byte[32]) + ":"
+                + java.util.Base64.getEncoder().encodeToString(new byte[32]);
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(huge).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("unusable SCRAM-SHA-256 verifier");
+    }
+
+    @Test
     void relayingIsTheDefaultEverywhere() {
         BackendConfig built = BackendConfig.builder().host("db").build();
         BackendConfig old = new BackendConfig("db", 5432, null, null, Map.of(), SslMode.DISABLE, null);
