@@ -52,6 +52,11 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     private static final Pattern SCRAM_VERIFIER = Pattern.compile(
             "SCRAM-SHA-256\\$[1-9][0-9]{0,9}:[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}");
     /** PostgreSQL's test for an MD5 hash ({@code get_password_type}): lower-case hex digits only. */
+    /**
+     * The fewest SCRAM iterations a {@code client_password} may have: PostgreSQL's default and RFC 7677's minimum. A
+     * weaker verifier makes a stolen configuration easier to turn into passwords.
+     */
+    public static final int MIN_VERIFIER_ITERATIONS = 4096;
     private static final Pattern MD5_HASH = Pattern.compile("md5[0-9a-f]{32}");
 
     /** The refusal of an MD5 hash as the credential of a SCRAM route. */
@@ -171,7 +176,12 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         if (SCRAM_VERIFIER.matcher(credential).matches()) {
             try {
                 // the check every login makes (iteration count, key lengths), here once, at configuration time
-                dev.pgmux.auth.ScramVerifier.parse(credential);
+                dev.pgmux.auth.ScramVerifier v = dev.pgmux.auth.ScramVerifier.parse(credential);
+                if (v.iterations() < MIN_VERIFIER_ITERATIONS) {
+                    throw new IllegalArgumentException(v.iterations() + " iterations, fewer than "
+                            + MIN_VERIFIER_ITERATIONS + " (PostgreSQL's default, RFC 7677's minimum): make it again with"
+                            + " `./pgmux passwd USER`");
+                }
                 return;
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unusable SCRAM-SHA-256 verifier: " + e.getMessage());

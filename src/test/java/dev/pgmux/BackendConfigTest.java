@@ -28,6 +28,9 @@ class BackendConfigTest {
                 + java.util.Base64.getEncoder().encodeToString(new byte[32]);
         assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(huge).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("unusable SCRAM-SHA-256 verifier");
+        String weak = huge.replace("2147483647", "1000");
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(weak).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1000 iterations, fewer than 4096");
     }
 
     @Test
