@@ -126,7 +126,8 @@ final class CredentialLookup {
 
     /** The error a client gets when the lookup failed, logged (rate-limited) with the reason. */
     static ErrorResponse failure(Throwable error, Login login, Consumer<String> logLoginFailure) {
-        logLoginFailure.accept(error instanceof Failed ? error.getMessage() : "credential lookup failed: " + error);
+        logLoginFailure.accept((error instanceof Failed ? error.getMessage() : "credential lookup failed: " + error)
+                + " sqlstate=" + SqlState.CONNECTION_FAILURE);
         return ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pgmux could not look up the credentials of user \""
                 + login.user() + "\"");
     }
