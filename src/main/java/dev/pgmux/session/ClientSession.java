@@ -272,20 +272,16 @@ public final class ClientSession {
     private void startProxyLogin(Routing r, RouteLookup.Routed routed) {
         BackendConfig backend = routed.backend();
         if (backend.looksUpCredentials()) { // the credential is in the backend: found before the client is asked
-            try {
-                CredentialLookup.lookup(proxy, routed, r.login(), client.eventLoop(), (found, error) -> {
-                    if (state == r) { // else the client left meanwhile
-                        if (error != null) {
-                            fail(CredentialLookup.failure(error, r.login(), this::logLoginFailure));
-                        } else {
-                            startExchange(r, routed, ProxyLogin.begin(client, proxy, r.login(), backend, found,
-                                    this::onProxyLoginOutcome));
-                        }
+            CredentialLookup.lookup(proxy, routed, r.login(), client.eventLoop(), (found, error) -> {
+                if (state == r) { // else the client left meanwhile
+                    if (error != null) {
+                        fail(CredentialLookup.failure(error, r.login(), this::logLoginFailure));
+                    } else {
+                        startExchange(r, routed, ProxyLogin.begin(client, proxy, r.login(), backend, found,
+                                this::onProxyLoginOutcome));
                     }
-                });
-            } catch (RejectedExecutionException e) {
-                fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
-            }
+                }
+            });
             return;
         }
         startExchange(r, routed, ProxyLogin.begin(client, proxy, r.login(), backend, this::onProxyLoginOutcome));

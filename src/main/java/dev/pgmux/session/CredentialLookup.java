@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -100,9 +101,7 @@ final class CredentialLookup {
     /**
      * Starts the lookup of the client's credential, in the database it connects to on the route's backend (PgBouncer
      * runs the query in the database being connected to); {@code then} runs on {@code loop} with what it found, or a
-     * {@link Failed}.
-     *
-     * @throws java.util.concurrent.RejectedExecutionException when the executor takes no more work (shutting down)
+     * {@link Failed}, or a {@link RejectedExecutionException} (shutting down: then at once, on the caller's thread).
      */
     static void lookup(ProxyContext proxy, RouteLookup.Routed routed, Login login, EventLoop loop,
                        BiConsumer<Found, Throwable> then) {
@@ -110,22 +109,29 @@ final class CredentialLookup {
         List<Host> hosts = routed.hosts();
         String user = login.user();
         String database = backend.database() != null ? backend.database() : login.startup().database();
-        proxy.routerExecutor().execute(() -> {
-            Found found = null;
-            Throwable error = null;
-            try {
-                found = find(proxy, backend, hosts, user, database);
-            } catch (Throwable t) {
-                error = t;
-            }
-            Found f = found;
-            Throwable e = error;
-            loop.execute(() -> then.accept(f, e));
-        });
+        try {
+            proxy.routerExecutor().execute(() -> {
+                Found found = null;
+                Throwable error = null;
+                try {
+                    found = find(proxy, backend, hosts, user, database);
+                } catch (Throwable t) {
+                    error = t;
+                }
+                Found f = found;
+                Throwable e = error;
+                loop.execute(() -> then.accept(f, e));
+            });
+        } catch (RejectedExecutionException e) {
+            then.accept(null, e);
+        }
     }
 
     /** The error a client gets when the lookup failed, logged (rate-limited) with the reason. */
     static ErrorResponse failure(Throwable error, Login login, Consumer<String> logLoginFailure) {
+        if (error instanceof RejectedExecutionException) {
+            return ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down");
+        }
         logLoginFailure.accept((error instanceof Failed ? error.getMessage() : "credential lookup failed: " + error)
                 + " sqlstate=" + SqlState.CONNECTION_FAILURE);
         return ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pgmux could not look up the credentials of user \""

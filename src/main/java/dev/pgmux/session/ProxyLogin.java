@@ -114,8 +114,8 @@ final class ProxyLogin {
     }
 
     /**
-     * The login of a client on a route with {@code auth: proxy}, its credential found; {@link #start} asks the
-     * client.
+     * The login of a client on a route with {@code auth: proxy}, its credential from the route or the auth file;
+     * {@link #start} asks the client.
      *
      * @param later takes an outcome that comes from a check off the event loop, on the event loop
      */
