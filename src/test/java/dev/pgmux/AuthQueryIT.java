@@ -58,12 +58,13 @@ class AuthQueryIT {
                     "REVOKE ALL ON FUNCTION aq_auth." + f + "(text) FROM PUBLIC",
                     "GRANT EXECUTE ON FUNCTION aq_auth." + f + "(text) TO " + LOOKUP);
         }
-        for (String user : List.of("aq_ann", "aq_ben", "aq_cy", "aq_dee", "aq_eve", "aq_fay")) {
+        for (String user : List.of("aq_ann", "aq_ben", "aq_cy", "aq_dee", "aq_eve", "aq_fay", "aq_gus")) {
             superuser("DROP ROLE IF EXISTS " + user, "CREATE ROLE " + user + " LOGIN PASSWORD '" + user + "_pw'");
         }
         // Only the auth users' passwords: the clients' credentials are in the backend.
         authFile = Files.writeString(dir.resolve("userlist.txt"), "\"" + TestServers.SUPERUSER + "\" \""
-                + TestServers.SUPERUSER_PASSWORD + "\"\n\"" + LOOKUP + "\" \"" + LOOKUP_PW + "\"\n");
+                + TestServers.SUPERUSER_PASSWORD + "\"\n\"" + LOOKUP + "\" \"" + LOOKUP_PW + "\"\n\"" + TestServers.ALICE
+                + "\" \"not alice's password\"\n");
     }
 
     @AfterAll
@@ -163,6 +164,33 @@ class AuthQueryIT {
             superuser("GRANT EXECUTE ON FUNCTION aq_auth.get_auth_outage(text) TO " + LOOKUP);
         }
         assertThat(currentUser(proxy, "aq_dee", "aq_dee_pw")).isEqualTo("aq_dee");
+    }
+
+    @Test
+    void theQueryRunsOnTheFirstHostThatAnswers() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        StaticRouter router = StaticRouter.empty().withFallback(BackendConfig.builder().addHost("127.0.0.1", closed)
+                .addHost(pg.host(), pg.port()).auth(AuthMode.PROXY).authUser(LOOKUP).authQuery(FUNCTION_QUERY).build());
+        ProxyServer proxy = new ProxyServer("127.0.0.1:0", router).withAuthFile(authFile)
+                .withLimits(Limits.DEFAULT.withBackendConnectTimeout(Duration.ofSeconds(2))).start();
+        proxies.add(proxy);
+        assertThat(currentUser(proxy, "aq_gus", "aq_gus_pw")).isEqualTo("aq_gus");
+    }
+
+    @Test
+    void aWrongAuthUserPasswordGets08006() throws Exception {
+        StaticRouter router = StaticRouter.empty().withFallback(BackendConfig.builder().host(pg.host()).port(pg.port())
+                .auth(AuthMode.PROXY).authUser(TestServers.ALICE).build());
+        ProxyServer proxy = new ProxyServer("127.0.0.1:0", router).withAuthFile(authFile)
+                .withLimits(Limits.DEFAULT.withBackendConnectTimeout(Duration.ofSeconds(2))).start();
+        proxies.add(proxy);
+        PSQLException e = refusal(proxy, "aq_gus", "aq_gus_pw");
+        assertThat(e.getSQLState()).isEqualTo("08006");
+        assertThat(e.getServerErrorMessage().getMessage())
+                .isEqualTo("pgmux could not look up the credentials of user \"aq_gus\"");
     }
 
     @Test
