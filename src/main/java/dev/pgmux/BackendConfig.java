@@ -177,8 +177,9 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     }
 
     /**
-     * Whether a client's credential is looked up by running the auth query on the backend: {@code auth_user} is set
-     * and the route gives no {@code client_password} of its own (which wins, as PgBouncer's auth file does).
+     * Whether a client's credential may be looked up by running the auth query on the backend: {@code auth_user}
+     * is set and the route gives no {@code client_password} of its own (a client the auth file lists is checked
+     * against its line, as PgBouncer does).
      */
     public boolean looksUpCredentials() {
         return auth == AuthMode.PROXY && authUser != null && clientCredential == null;

@@ -194,6 +194,14 @@ class AuthQueryIT {
     }
 
     @Test
+    void aUserOfTheAuthFileIsCheckedAgainstItsLineAsByPgBouncer() throws Exception {
+        ProxyServer proxy = proxy(Duration.ofSeconds(60), FUNCTION_QUERY);
+        // alice's line in the auth file is not her server password: the file wins, the backend is not asked
+        assertThat(refusal(proxy, TestServers.ALICE, TestServers.ALICE_PASSWORD).getSQLState()).isEqualTo("28P01");
+        assertThat(currentUser(proxy, LOOKUP, LOOKUP_PW)).isEqualTo(LOOKUP);
+    }
+
+    @Test
     void aTtlOfZeroAsksAtEveryLogin() throws Exception {
         ProxyServer proxy = proxy(Duration.ZERO, FUNCTION_QUERY);
         assertThat(currentUser(proxy, "aq_eve", "aq_eve_pw")).isEqualTo("aq_eve");

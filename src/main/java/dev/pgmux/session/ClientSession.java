@@ -271,7 +271,7 @@ public final class ClientSession {
 
     private void startProxyLogin(Routing r, RouteLookup.Routed routed) {
         BackendConfig backend = routed.backend();
-        if (backend.looksUpCredentials()) { // the credential is in the backend: found before the client is asked
+        if (CredentialLookup.needed(proxy, backend, r.login())) { // found before the client is asked anything
             CredentialLookup.lookup(proxy, routed, r.login(), client.eventLoop(), (found, error) -> {
                 if (state == r) { // else the client left meanwhile
                     if (error != null) {

@@ -99,6 +99,16 @@ final class CredentialLookup {
     }
 
     /**
+     * Whether the client's credential is to be looked up in the backend: the route has an auth user and no
+     * {@code client_password}, and the auth file has no line for the client's user (PgBouncer queries "for users not
+     * found in auth_file").
+     */
+    static boolean needed(ProxyContext proxy, BackendConfig backend, Login login) {
+        AuthFile authFile = proxy.authFile();
+        return backend.looksUpCredentials() && (authFile == null || authFile.lookup(login.user()).isEmpty());
+    }
+
+    /**
      * Starts the lookup of the client's credential, in the database it connects to on the route's backend (PgBouncer
      * runs the query in the database being connected to); {@code then} runs on {@code loop} with what it found, or a
      * {@link Failed}, or a {@link RejectedExecutionException} (shutting down: then at once, on the caller's thread).
