@@ -39,11 +39,19 @@ import java.util.regex.Pattern;
  *                           auth file's, if any)
  * @param password           with {@link AuthMode#PROXY}: the password pgmux logs in to the backend with, or null for
  *                           none
+ * @param authUser           with {@link AuthMode#PROXY} and no {@code clientCredential}: PgBouncer's {@code auth_user},
+ *                           the user (its password in the auth file) pgmux runs {@code authQuery} as on the backend to
+ *                           look up a client's credential; null for none
+ * @param authQuery          PgBouncer's {@code auth_query}, run with the client's user name as {@code $1}, answering
+ *                           one row (user name, SCRAM verifier or MD5 hash); null for {@link #DEFAULT_AUTH_QUERY}
  */
 public record BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
                             SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                             LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
-                            String clientCredential, Secret password) {
+                            String clientCredential, Secret password, String authUser, String authQuery) {
+
+    /** PgBouncer's default {@code auth_query}. */
+    public static final String DEFAULT_AUTH_QUERY = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
 
     /**
      * The form of a SCRAM-SHA-256 verifier as PostgreSQL stores it (RFC 5803); only the form: the values are read
@@ -158,6 +166,33 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
                 && MD5_HASH.matcher(clientCredential).matches()) {
             throw new IllegalArgumentException(MD5_NEEDS_MD5_METHOD);
         }
+        if (auth == AuthMode.PASSTHROUGH && (authUser != null || authQuery != null)) {
+            throw new IllegalArgumentException("auth_user and auth_query need auth proxy: with auth passthrough the"
+                    + " backend authenticates the client");
+        }
+    }
+
+    /** A backend whose clients' credentials are not looked up in the backend. */
+    public BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
+                         SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                         LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                         String clientCredential, Secret password) {
+        this(hosts, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, auth,
+                clientAuthMethod, clientCredential, password, null, null);
+    }
+
+    /**
+     * Whether a client's credential may be looked up by running the auth query on the backend: {@code auth_user}
+     * is set and the route gives no {@code client_password} of its own (a client the auth file lists is checked
+     * against its line, as PgBouncer does).
+     */
+    public boolean looksUpCredentials() {
+        return auth == AuthMode.PROXY && authUser != null && clientCredential == null;
+    }
+
+    /** The auth query to run: {@link #authQuery()}, or PgBouncer's default. */
+    public String authQueryOrDefault() {
+        return authQuery != null ? authQuery : DEFAULT_AUTH_QUERY;
     }
 
 
@@ -226,7 +261,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     public Builder toBuilder() {
         Builder b = new Builder().user(user).database(database).sslMode(sslMode).sslRootCert(sslRootCert)
                 .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts).auth(auth)
-                .clientAuthMethod(clientAuthMethod).clientCredential(clientCredential).password(password);
+                .clientAuthMethod(clientAuthMethod).clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery);
         b.hosts.addAll(hosts);
         b.parameters.putAll(parameters);
         return b;
@@ -251,7 +286,8 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
                 + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert + ", targetSessionAttrs="
                 + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth=" + auth
                 + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential="
-                + (clientCredential == null ? null : "***") + ", password=" + password + "]";
+                + (clientCredential == null ? null : "***") + ", password=" + password + ", authUser=" + authUser
+                + ", authQuery=" + authQuery + "]";
     }
 
     /**
@@ -273,6 +309,8 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         private ClientAuthMethod clientAuthMethod = ClientAuthMethod.SCRAM_SHA_256;
         private String clientCredential;
         private Secret password;
+        private String authUser;
+        private String authQuery;
 
         /**
          * The host (with {@link #port}); with {@link #addHost} too, it comes first. As in libpq, a comma-separated
@@ -360,6 +398,18 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             return this;
         }
 
+        /** PgBouncer's {@code auth_user}, for an {@link AuthMode#PROXY} route. */
+        public Builder authUser(String authUser) {
+            this.authUser = authUser;
+            return this;
+        }
+
+        /** PgBouncer's {@code auth_query}; null for the default. */
+        public Builder authQuery(String authQuery) {
+            this.authQuery = authQuery;
+            return this;
+        }
+
         public BackendConfig build() {
             List<Endpoint> all = new ArrayList<>();
             if (host != null || hosts.isEmpty()) {
@@ -374,7 +424,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             }
             all.addAll(hosts);
             return new BackendConfig(all, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs,
-                    loadBalanceHosts, auth, clientAuthMethod, clientCredential, password);
+                    loadBalanceHosts, auth, clientAuthMethod, clientCredential, password, authUser, authQuery);
         }
     }
 }

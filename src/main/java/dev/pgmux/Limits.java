@@ -11,12 +11,18 @@ import java.time.Duration;
  * @param backendConnectTimeout TCP connect (and TLS handshake) to a backend
  * @param routerTimeout        how long a {@link Router} may take
  * @param shutdownTimeout      how long {@link ProxyServer#close()} lets running sessions finish
+ * @param authQueryCacheTtl    how long a credential an auth query found is used before it is looked up again (0:
+ *                             looked up at every login, and no answer kept for an outage)
  */
 public record Limits(int maxClientConnections, int maxConnectionsPerIp, Duration loginTimeout,
-                     Duration backendConnectTimeout, Duration routerTimeout, Duration shutdownTimeout) {
+                     Duration backendConnectTimeout, Duration routerTimeout, Duration shutdownTimeout,
+                     Duration authQueryCacheTtl) {
+
+    /** The default of {@link #authQueryCacheTtl}. */
+    public static final Duration DEFAULT_AUTH_QUERY_CACHE_TTL = Duration.ofSeconds(60);
 
     public static final Limits DEFAULT = new Limits(10_000, 0, Duration.ofSeconds(15), Duration.ofSeconds(5),
-            Duration.ofSeconds(5), Duration.ofSeconds(30));
+            Duration.ofSeconds(5), Duration.ofSeconds(30), DEFAULT_AUTH_QUERY_CACHE_TTL);
 
     public Limits {
         if (maxClientConnections < 0 || maxConnectionsPerIp < 0) {
@@ -28,6 +34,21 @@ public record Limits(int maxClientConnections, int maxConnectionsPerIp, Duration
         if (shutdownTimeout == null || shutdownTimeout.isNegative()) {
             throw new IllegalArgumentException("shutdownTimeout must be >= 0");
         }
+        if (authQueryCacheTtl == null || authQueryCacheTtl.isNegative()) {
+            throw new IllegalArgumentException("authQueryCacheTtl must be >= 0");
+        }
+    }
+
+    /** Limits with the default {@link #authQueryCacheTtl}. */
+    public Limits(int maxClientConnections, int maxConnectionsPerIp, Duration loginTimeout,
+                  Duration backendConnectTimeout, Duration routerTimeout, Duration shutdownTimeout) {
+        this(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout,
+                shutdownTimeout, DEFAULT_AUTH_QUERY_CACHE_TTL);
+    }
+
+    public Limits withAuthQueryCacheTtl(Duration d) {
+        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout,
+                shutdownTimeout, d);
     }
 
     private static void positive(Duration d, String name) {
@@ -37,26 +58,32 @@ public record Limits(int maxClientConnections, int maxConnectionsPerIp, Duration
     }
 
     public Limits withMaxClientConnections(int n) {
-        return new Limits(n, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout, shutdownTimeout);
+        return new Limits(n, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout, shutdownTimeout,
+                authQueryCacheTtl);
     }
 
     public Limits withMaxConnectionsPerIp(int n) {
-        return new Limits(maxClientConnections, n, loginTimeout, backendConnectTimeout, routerTimeout, shutdownTimeout);
+        return new Limits(maxClientConnections, n, loginTimeout, backendConnectTimeout, routerTimeout, shutdownTimeout,
+                authQueryCacheTtl);
     }
 
     public Limits withLoginTimeout(Duration d) {
-        return new Limits(maxClientConnections, maxConnectionsPerIp, d, backendConnectTimeout, routerTimeout, shutdownTimeout);
+        return new Limits(maxClientConnections, maxConnectionsPerIp, d, backendConnectTimeout, routerTimeout, shutdownTimeout,
+                authQueryCacheTtl);
     }
 
     public Limits withBackendConnectTimeout(Duration d) {
-        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, d, routerTimeout, shutdownTimeout);
+        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, d, routerTimeout, shutdownTimeout,
+                authQueryCacheTtl);
     }
 
     public Limits withRouterTimeout(Duration d) {
-        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, d, shutdownTimeout);
+        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, d, shutdownTimeout,
+                authQueryCacheTtl);
     }
 
     public Limits withShutdownTimeout(Duration d) {
-        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout, d);
+        return new Limits(maxClientConnections, maxConnectionsPerIp, loginTimeout, backendConnectTimeout, routerTimeout, d,
+                authQueryCacheTtl);
     }
 }

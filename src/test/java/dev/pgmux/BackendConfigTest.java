@@ -66,7 +66,7 @@ class BackendConfigTest {
                 .doesNotContain("backend-pw")
                 .contains("auth=PROXY, clientAuthMethod=SCRAM_SHA_256, clientCredential=***, password=Secret[***]");
         assertThat(BackendConfig.of("db", 5432, null).toString()).endsWith("auth=PASSTHROUGH,"
-                + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null]");
+                + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null, authUser=null, authQuery=null]");
     }
 
     @ParameterizedTest

@@ -26,8 +26,11 @@ final class BackendValidator {
      * @param tls                 TLS toward clients ({@code tls.cert} and {@code tls.key})
      * @param clientCa            {@code tls.client_ca}, without which no client has a verified certificate
      * @param cleartextWithoutTls {@code allow_cleartext_without_tls}
+     * @param authUser            the top-level {@code auth_user}, or null: the proxy routes' that set none
+     * @param authQuery           the top-level {@code auth_query}, or null: the proxy routes' that set none
      */
-    record Context(boolean authFile, boolean tls, boolean clientCa, boolean cleartextWithoutTls) {
+    record Context(boolean authFile, boolean tls, boolean clientCa, boolean cleartextWithoutTls, String authUser,
+                   String authQuery) {
     }
 
     BackendValidator(Checks checks, Context context) {
@@ -60,19 +63,48 @@ final class BackendValidator {
             return null;
         }
         BackendConfig backend = report(key, raw.parse(files(key), checks.environment()));
-        if (backend != null) {
-            clientsCanLogIn(key, backend.auth(), backend.clientAuthMethod(), backend.clientCredential());
+        if (backend != null && backend.auth() == AuthMode.PROXY) {
+            // The top-level auth_user and auth_query are the proxy routes' that set none (PgBouncer's [databases]
+            // entries override its [pgbouncer] section the same way).
+            String user = backend.authUser() != null ? backend.authUser() : context.authUser();
+            String query = backend.authQuery() != null ? backend.authQuery() : context.authQuery();
+            backend = backend.toBuilder().authUser(user).authQuery(query).build();
+            if (!lookupPossible(key, user, query)) {
+                clientsCanLogIn(key, backend.auth(), backend.clientAuthMethod(), backend.clientCredential());
+            }
         }
         return backend;
     }
 
     /** A pattern rule's backend, placeholders not yet filled in; null after an error. */
     BackendTemplate template(Key key, BackendSpec raw) {
-        BackendTemplate template = report(key, raw.parseTemplate(files(key), checks.environment()));
-        if (template != null) {
-            clientsCanLogIn(key, template.auth(), template.clientAuthMethod(), template.clientCredential());
+        BackendTemplate t = report(key, raw.parseTemplate(files(key), checks.environment()));
+        if (t != null && t.auth() == AuthMode.PROXY) {
+            String user = t.authUser() != null ? t.authUser() : context.authUser();
+            String query = t.authQuery() != null ? t.authQuery() : context.authQuery();
+            t = new BackendTemplate(t.host(), t.port(), t.user(), t.database(), t.parameters(), t.sslMode(),
+                    t.sslRootCert(), t.targetSessionAttrs(), t.loadBalanceHosts(), t.auth(), t.clientAuthMethod(),
+                    t.clientCredential(), t.password(), user, query);
+            if (!lookupPossible(key, user, query)) {
+                clientsCanLogIn(key, t.auth(), t.clientAuthMethod(), t.clientCredential());
+            }
         }
-        return template;
+        return t;
+    }
+
+    /**
+     * auth_query is run as auth_user, whose password is in the auth file; whether auth_user is set (then it is what
+     * clients are checked against, and its own errors say what is missing).
+     */
+    private boolean lookupPossible(Key key, String authUser, String authQuery) {
+        if (authQuery != null && authUser == null) {
+            checks.error(key.child("auth_query"), "is run as auth_user: give auth_user (here or at the top level)");
+        }
+        if (authUser != null && !context.authFile()) {
+            checks.error(key.child("auth_user"), "its password is read from the auth_file: give a top-level"
+                    + " auth_file with a line for \"" + authUser + "\"");
+        }
+        return authUser != null;
     }
 
     /** A proxy route whose clients could never log in (so the config is wrong) is an error. */

@@ -15,7 +15,8 @@ import java.util.Map;
 record RawConfig(List<String> listen, String adminListen, Integer threads, Tls tls, Limits limits,
                  Timeouts timeouts, Log log, Map<String, BackendSpec> routes, BackendSpec defaultRoute,
                  RouterSection router, RoleCheck roleCheck, Cluster cluster, Boolean hideUnknownUsers,
-                 String authFile, String authUser, String authQuery, Boolean allowCleartextWithoutTls) {
+                 String authFile, String authUser, String authQuery, String authQueryCacheTtl,
+                 Boolean allowCleartextWithoutTls) {
 
     record Cluster(Integer instanceId, Map<Integer, String> peers) {
     }

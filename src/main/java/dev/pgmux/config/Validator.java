@@ -5,7 +5,6 @@ import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.auth.AuthFile;
-import dev.pgmux.routing.BackendSpec;
 import dev.pgmux.tls.ServerTls;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -46,7 +45,8 @@ final class Validator {
         RawConfig.Tls tls = raw.tls();
         BackendValidator.Context context = new BackendValidator.Context(given(raw.authFile()),
                 tls != null && given(tls.cert()) && given(tls.key()), tls != null && given(tls.clientCa()),
-                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()));
+                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()), given(raw.authUser()) ? raw.authUser().strip() : null,
+                given(raw.authQuery()) ? raw.authQuery().strip() : null);
         ServerConfig config = new Validator(checks, context).config(raw);
         checks.throwIfAny();
         return config;
@@ -63,6 +63,10 @@ final class Validator {
         }
         ServerConfig.Tls tls = tls(raw.tls());
         Limits limits = limits(raw.limits(), raw.timeouts());
+        if (raw.authQueryCacheTtl() != null) {
+            limits = limits.withAuthQueryCacheTtl(checks.duration(Key.of("auth_query_cache_ttl"),
+                    raw.authQueryCacheTtl(), limits.authQueryCacheTtl(), true));
+        }
         ServerConfig.Log log = log(raw.log());
         Map<String, BackendConfig> routes = backends.routes(Key.of("routes"), raw.routes());
         BackendConfig defaultRoute = raw.defaultRoute() == null ? null
@@ -78,13 +82,7 @@ final class Validator {
         RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
         Cluster cluster = raw.cluster() == null ? null : cluster(Key.of("cluster"), raw.cluster());
         AuthFile authFile = given(raw.authFile()) ? authFile(Key.of("auth_file"), raw.authFile()) : null;
-        // Read so that PgBouncer's names get a clear answer rather than "unknown key".
-        if (given(raw.authUser())) {
-            checks.error(Key.of("auth_user"), BackendSpec.AUTH_QUERY_UNSUPPORTED);
-        }
-        if (given(raw.authQuery())) {
-            checks.error(Key.of("auth_query"), BackendSpec.AUTH_QUERY_UNSUPPORTED);
-        }
+        // auth_user and auth_query are the proxy routes' that set none (BackendValidator), which checks them.
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
                 cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile,
                 Boolean.TRUE.equals(raw.allowCleartextWithoutTls()));

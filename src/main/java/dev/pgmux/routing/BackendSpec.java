@@ -45,7 +45,9 @@ import java.util.stream.Collectors;
  * by {@code password_env} or {@code password_file}, a client's is a verifier in {@code client_password}). Only the
  * config file may name a backend password: an HTTP answer or a table row that could would choose which of pgmux's
  * environment variables or files is sent to a host it also chooses. No message repeats {@code client_password}
- * or {@code password}: either may be a password written where it should not be.
+ * or {@code password}: either may be a password written where it should not be. For the same reason as a backend
+ * password, {@code auth_user} and {@code auth_query} are the config file's only: pgmux logs in as
+ * {@code auth_user} with its auth-file password to the route's host, which an HTTP answer or a table row chooses.
  *
  * @param host               a host, or a comma-separated list {@code pg1,pg2:5433} whose entries may carry a port
  * @param port               the port of {@code host} (and of list entries without one); a number, as text
@@ -65,8 +67,9 @@ import java.util.stream.Collectors;
  * @param password           refused: a plain password; read only to say so
  * @param passwordEnv        with {@code auth: proxy}, the environment variable holding the backend's password
  * @param passwordFile       with {@code auth: proxy}, the file holding the backend's password
- * @param authUser           refused: PgBouncer's {@code auth_user}, not supported yet
- * @param authQuery          refused: PgBouncer's {@code auth_query}, not supported yet
+ * @param authUser           with {@code auth: proxy}, PgBouncer's {@code auth_user}: the user (its password in the
+ *                           auth file) that looks clients' credentials up in the backend; the config file only
+ * @param authQuery          with {@code auth: proxy}, PgBouncer's {@code auth_query}; the config file only
  */
 public record BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
                           String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
@@ -82,9 +85,9 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             + " backend's password by password_env (an environment variable) or password_file (a file), and clients'"
             + " by client_password, a verifier made with `./pgmux passwd USER`";
 
-    /** The refusal of PgBouncer's {@code auth_user} and {@code auth_query}. */
-    public static final String AUTH_QUERY_UNSUPPORTED = "auth_user/auth_query are not supported yet: give clients'"
-            + " verifiers in client_password or the auth_file";
+    /** The refusal of PgBouncer's {@code auth_user} and {@code auth_query} where a route's host is not pgmux's own. */
+    public static final String AUTH_QUERY_CONFIG_ONLY = "auth_user and auth_query are set in pgmux's config file"
+            + " only, not by a routing service or table: pgmux sends auth_user's password to the route's host";
 
     /** Option names of the notation whose values are never shown in a message. */
     private static final Set<String> HIDDEN_OPTIONS = Set.of("password", "client_password");
@@ -131,9 +134,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
      * Reads the one-line notation {@code [USER@]HOST[:PORT][,HOST[:PORT]...][/DATABASE][?NAME=VALUE&...]} of the
      * {@code --route} and {@code --default-route} flags, which a route of the config file may be too. The options
      * {@code sslmode}, {@code sslrootcert}, {@code target_session_attrs}, {@code load_balance_hosts}, {@code auth},
-     * {@code client_auth_method}, {@code client_password}, {@code password_env} and {@code password_file} (and the
-     * refused {@code password},
-     * {@code auth_user}, {@code auth_query}) set those keys; any other {@code NAME=VALUE} is a startup parameter.
+     * {@code client_auth_method}, {@code client_password}, {@code password_env}, {@code password_file},
+     * {@code auth_user} and {@code auth_query} (and the refused {@code password}) set those keys; any other {@code NAME=VALUE} is a startup parameter.
      * Values are taken as written, without percent-decoding: a SCRAM verifier's {@code $ : + / =} need no escaping.
      * An empty user ({@code @db}) or database ({@code db/}) is not set, as everywhere.
      *
@@ -243,7 +245,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendConfig(endpoints, notSet(user), notSet(database), params, ssl, rootCert, attrs,
-                balance, a.mode, a.method, a.clientCredential, a.password), List.of());
+                balance, a.mode, a.method, a.clientCredential, a.password, a.authUser, a.authQuery), List.of());
     }
 
     /**
@@ -282,13 +284,15 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         Map<String, String> params = r.parameters();
         boolean fixed = r.fixed("auth", auth) & r.fixed("client_auth_method", clientAuthMethod)
                 & r.fixed("client_password", clientPassword) & r.fixed("password_env", passwordEnv)
-                & r.fixed("password_file", passwordFile);
+                & r.fixed("password_file", passwordFile) & r.fixed("auth_user", authUser)
+                & r.fixed("auth_query", authQuery);
         Auth a = fixed ? r.auth(environment) : Auth.NONE;
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendTemplate(host.strip(), notSet(port), notSet(user), notSet(database), params,
-                ssl, rootCert, attrs, balance, a.mode, a.method, a.clientCredential, a.password), List.of());
+                ssl, rootCert, attrs, balance, a.mode, a.method, a.clientCredential, a.password, a.authUser,
+                a.authQuery), List.of());
     }
 
     /** The template of a source that may not name a backend password. */
@@ -311,8 +315,9 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     }
 
     /** The authentication keys as read. */
-    private record Auth(AuthMode mode, ClientAuthMethod method, String clientCredential, Secret password) {
-        static final Auth NONE = new Auth(AuthMode.PASSTHROUGH, null, null, null);
+    private record Auth(AuthMode mode, ClientAuthMethod method, String clientCredential, Secret password,
+                        String authUser, String authQuery) {
+        static final Auth NONE = new Auth(AuthMode.PASSTHROUGH, null, null, null, null, null);
     }
 
     /** One reading of this spec: the problems found so far. */
@@ -424,11 +429,17 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             if (notSet(password) != null) {
                 problem("password", -1, PLAIN_PASSWORD_REFUSED);
             }
-            if (notSet(authUser) != null) {
-                problem("auth_user", -1, AUTH_QUERY_UNSUPPORTED);
-            }
-            if (notSet(authQuery) != null) {
-                problem("auth_query", -1, AUTH_QUERY_UNSUPPORTED);
+            String lookupUser = notSet(authUser) == null ? null : authUser.strip();
+            String lookupQuery = notSet(authQuery) == null ? null : authQuery.strip();
+            if (environment == null) {
+                if (lookupUser != null) {
+                    problem("auth_user", -1, AUTH_QUERY_CONFIG_ONLY);
+                }
+                if (lookupQuery != null) {
+                    problem("auth_query", -1, AUTH_QUERY_CONFIG_ONLY);
+                }
+                lookupUser = null;
+                lookupQuery = null;
             }
             String credential = null;
             if (notSet(clientPassword) != null) {
@@ -446,12 +457,15 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             }
             Secret secret = backendPassword(environment);
             if (modeKnown && mode != AuthMode.PROXY) {
-                for (String key : List.of("client_auth_method", "client_password", "password_env", "password_file")) {
+                for (String key : List.of("client_auth_method", "client_password", "password_env", "password_file",
+                        "auth_user", "auth_query")) {
                     String text = switch (key) {
                         case "client_auth_method" -> clientAuthMethod;
                         case "client_password" -> clientPassword;
                         case "password_env" -> passwordEnv;
-                        default -> passwordFile;
+                        case "password_file" -> passwordFile;
+                        case "auth_user" -> lookupUser;
+                        default -> lookupQuery;
                     };
                     if (notSet(text) != null) {
                         problem(key, -1, "applies only with auth: proxy (with auth: passthrough the backend"
@@ -459,7 +473,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                     }
                 }
             }
-            return new Auth(mode, method, credential, secret);
+            return new Auth(mode, method, credential, secret, lookupUser, lookupQuery);
         }
 
         /** The password of {@code password_env} or {@code password_file}, or null. */

@@ -37,11 +37,13 @@ import java.util.regex.Pattern;
  * @param clientAuthMethod   with {@link AuthMode#PROXY}: how pgmux authenticates the client
  * @param clientCredential   with {@link AuthMode#PROXY}: the clients' verifier or MD5 hash, or null
  * @param password           with {@link AuthMode#PROXY}: the backend's password, or null
+ * @param authUser           with {@link AuthMode#PROXY}: PgBouncer's {@code auth_user}, or null
+ * @param authQuery          with {@link AuthMode#PROXY}: PgBouncer's {@code auth_query}, or null for the default
  */
 public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                               SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                               LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
-                              String clientCredential, Secret password) {
+                              String clientCredential, Secret password, String authUser, String authQuery) {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
 
     public BackendTemplate {
@@ -65,7 +67,16 @@ public record BackendTemplate(String host, String port, String user, String data
         clientAuthMethod = clientAuthMethod == null ? ClientAuthMethod.SCRAM_SHA_256 : clientAuthMethod;
         // BackendConfig's checks, now rather than at every expansion.
         BackendConfig.builder().host("localhost").auth(auth).clientAuthMethod(clientAuthMethod)
-                .clientCredential(clientCredential).password(password).build();
+                .clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery).build();
+    }
+
+    /** A template whose clients' credentials are not looked up in the backend. */
+    public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
+                           SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                           LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                           String clientCredential, Secret password) {
+        this(host, port, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, auth,
+                clientAuthMethod, clientCredential, password, null, null);
     }
 
     /** A template for a backend that relays authentication. */
@@ -123,8 +134,9 @@ public record BackendTemplate(String host, String port, String user, String data
                 targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled, auth.configName(),
                 auth == AuthMode.PROXY ? clientAuthMethod.configName() : null, clientCredential, null, null, null, null,
                 null).toBackendConfig();
-        // The password was read with the config file; no filled-in text may name one.
-        return password == null ? backend : backend.toBuilder().password(password).build();
+        // The password and auth_user were read with the config file; no filled-in text may name them.
+        return password == null && authUser == null && authQuery == null ? backend
+                : backend.toBuilder().password(password).authUser(authUser).authQuery(authQuery).build();
     }
 
     /** As a record prints itself, but with the client credential as {@code ***}. */
@@ -134,7 +146,7 @@ public record BackendTemplate(String host, String port, String user, String data
                 + ", parameters=" + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert
                 + ", targetSessionAttrs=" + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth="
                 + auth + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password
-                + "]";
+                + ", authUser=" + authUser + ", authQuery=" + authQuery + "]";
     }
 
     /**

@@ -270,7 +270,24 @@ public final class ClientSession {
     // ---------------------------------------------------------------- authentication at pgmux
 
     private void startProxyLogin(Routing r, RouteLookup.Routed routed) {
-        ProxyLogin exchange = ProxyLogin.begin(client, proxy, r.login(), routed.backend(), this::onProxyLoginOutcome);
+        BackendConfig backend = routed.backend();
+        if (CredentialLookup.needed(proxy, backend, r.login())) { // found before the client is asked anything
+            CredentialLookup.lookup(proxy, routed, r.login(), client.eventLoop(), (found, error) -> {
+                if (state == r) { // else the client left meanwhile
+                    if (error != null) {
+                        fail(CredentialLookup.failure(error, r.login(), this::logLoginFailure));
+                    } else {
+                        startExchange(r, routed, ProxyLogin.begin(client, proxy, r.login(), backend, found,
+                                this::onProxyLoginOutcome));
+                    }
+                }
+            });
+            return;
+        }
+        startExchange(r, routed, ProxyLogin.begin(client, proxy, r.login(), backend, this::onProxyLoginOutcome));
+    }
+
+    private void startExchange(Routing r, RouteLookup.Routed routed, ProxyLogin exchange) {
         Authenticating a = new Authenticating(r.login(), routed, exchange);
         state = a;
         onProxyLoginOutcome(exchange, exchange.start(r.pending().take()));
@@ -290,6 +307,9 @@ public final class ClientSession {
         }
         switch (outcome) {
             case ProxyLogin.Refused refused -> {
+                if (SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())) {
+                    exchange.refuted();
+                }
                 logLoginFailure(refused.reason() + " sqlstate=" + refused.error().sqlState());
                 fail(refused.error(), SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())
                         ? proxy.loginTiming().passwordFailureLocation() : Map.of());

@@ -54,6 +54,7 @@ public final class ProxyContext {
     private final ServerContext servers;
     private final Transport transport;
     private final ExecutorService routerExecutor;
+    private final CredentialLookup.Cache credentialCache = new CredentialLookup.Cache();
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
 
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
@@ -188,6 +189,11 @@ public final class ProxyContext {
 
     ExecutorService routerExecutor() {
         return routerExecutor;
+    }
+
+    /** The answers of auth queries ({@link CredentialLookup}). */
+    CredentialLookup.Cache credentialCache() {
+        return credentialCache;
     }
 
     ServerContext servers() {

@@ -95,12 +95,15 @@ final class ProxyLogin {
     private final Credential credential;
     private final boolean tls;
     private final BiConsumer<ProxyLogin, Outcome> later;
+    /** Where the credential came from when an auth query found it, or null. */
+    private final CredentialLookup.Found found;
     private final Inbox in = new Inbox();
     private Step step = new Waiting();
     private boolean released;
 
     private ProxyLogin(Channel client, ProxyContext proxy, Login login, BackendConfig backend, Credential credential,
-                       BiConsumer<ProxyLogin, Outcome> later) {
+                       CredentialLookup.Found found, BiConsumer<ProxyLogin, Outcome> later) {
+        this.found = found;
         this.client = client;
         this.proxy = proxy;
         this.login = login;
@@ -111,8 +114,8 @@ final class ProxyLogin {
     }
 
     /**
-     * The login of a client on a route with {@code auth: proxy}, its credential found; {@link #start} asks the
-     * client.
+     * The login of a client on a route with {@code auth: proxy}, its credential from the route or the auth file;
+     * {@link #start} asks the client.
      *
      * @param later takes an outcome that comes from a check off the event loop, on the event loop
      */
@@ -125,7 +128,23 @@ final class ProxyLogin {
             ClientSession.log.warn("unusable credential for user={} error=\"{}\"", login.logUser(), e.getMessage());
             credential = null;
         }
-        return new ProxyLogin(client, proxy, login, backend, credential, later);
+        return new ProxyLogin(client, proxy, login, backend, credential, null, later);
+    }
+
+    /** As {@link #begin}, with the credential an auth query found ({@link CredentialLookup}). */
+    static ProxyLogin begin(Channel client, ProxyContext proxy, Login login, BackendConfig backend,
+                            CredentialLookup.Found found, BiConsumer<ProxyLogin, Outcome> later) {
+        return new ProxyLogin(client, proxy, login, backend, found.credential(), found, later);
+    }
+
+    /**
+     * The client failed to prove it knows the credential: one an auth query found is asked for again at the next
+     * login (the password may have changed in the backend).
+     */
+    void refuted() {
+        if (found != null) {
+            proxy.credentialCache().refuted(found.key());
+        }
     }
 
     /**

@@ -123,7 +123,8 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, allow_cleartext_without_tls, auth_file, auth_query, auth_user, cluster, default_route,"
+                + "admin_listen, allow_cleartext_without_tls, auth_file, auth_query, auth_query_cache_ttl, auth_user, cluster,"
+                + " default_route,"
                 + " hide_unknown_users, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
     }
 
@@ -370,22 +371,48 @@ class ConfigSourceTest {
     }
 
     @Test
-    void authUserAndAuthQueryAreNotSupportedYet() {
-        ConfigException e = loadFails("""
+    void authUserAndAuthQueryAtTheTopAreTheProxyRoutesThatSetNone() throws Exception {
+        Files.writeString(dir.resolve("users.txt"), "\"pgbouncer\" \"pw\"\n\"lookup\" \"pw2\"\n");
+        ServerConfig c = load("""
+                auth_file: users.txt
                 auth_user: pgbouncer
-                auth_query: "SELECT usename, passwd FROM pg_shadow WHERE usename=$1"
+                auth_query_cache_ttl: 5s
                 routes:
-                  ann: { host: db, auth_user: pgbouncer, auth_query: "SELECT 1" }
-                  bob: "db?auth_user=pgbouncer"
+                  ann: { host: db, auth: proxy }
+                  bob: "db?auth=proxy&auth_user=lookup&auth_query=SELECT usename, passwd FROM pgbouncer.get_auth($1)"
+                  cy: db
+                  dee: { host: db, auth: proxy, auth_query: "SELECT u, p FROM f($1)" }
                 """);
-        String unsupported = "auth_user/auth_query are not supported yet: give clients' verifiers in client_password"
-                + " or the auth_file";
+        assertThat(c.routes().get("ann").authUser()).isEqualTo("pgbouncer");
+        assertThat(c.routes().get("ann").authQuery()).isNull();
+        assertThat(c.routes().get("ann").authQueryOrDefault()).isEqualTo(BackendConfig.DEFAULT_AUTH_QUERY)
+                .isEqualTo("SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
+        assertThat(c.routes().get("ann").looksUpCredentials()).isTrue();
+        assertThat(c.routes().get("bob").authUser()).isEqualTo("lookup");
+        assertThat(c.routes().get("bob").authQuery()).isEqualTo("SELECT usename, passwd FROM pgbouncer.get_auth($1)");
+        assertThat(c.routes().get("cy").authUser()).as("a passthrough route looks nothing up").isNull();
+        assertThat(c.routes().get("dee").authUser()).isEqualTo("pgbouncer");
+        assertThat(c.routes().get("dee").authQuery()).isEqualTo("SELECT u, p FROM f($1)");
+        assertThat(c.limits().authQueryCacheTtl()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(load("routes: { a: db }\n").limits().authQueryCacheTtl()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(load("routes: { a: db }\nauth_query_cache_ttl: 0\n").limits().authQueryCacheTtl())
+                .isEqualTo(Duration.ZERO);
+    }
+
+    @Test
+    void authUserNeedsTheAuthFileAndAuthQueryNeedsAuthUser() {
+        ConfigException e = loadFails("""
+                routes:
+                  ann: { host: db, auth: proxy, client_password: "md5aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", client_auth_method: md5, auth_query: "SELECT 1" }
+                  bob: "db?auth=proxy&auth_user=pgbouncer"
+                  cy: "db?auth_user=pgbouncer"
+                """);
         assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(
-                file() + ":1: auth_user: " + unsupported,
-                file() + ":2: auth_query: " + unsupported,
-                file() + ":4: routes.ann.auth_user: " + unsupported,
-                file() + ":4: routes.ann.auth_query: " + unsupported,
-                file() + ":5: routes.bob.auth_user: " + unsupported);
+                file() + ":2: routes.ann.auth_query: is run as auth_user: give auth_user (here or at the top level)",
+                file() + ":3: routes.bob.auth_user: its password is read from the auth_file: give a top-level"
+                        + " auth_file with a line for \"pgbouncer\"",
+                file() + ":4: routes.cy.auth_user: applies only with auth: proxy (with auth: passthrough the backend"
+                        + " authenticates the client)");
     }
 
     @Test

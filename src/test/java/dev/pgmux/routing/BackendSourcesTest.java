@@ -216,6 +216,45 @@ class BackendSourcesTest {
                 .allSatisfy(message -> assertThat(message).doesNotContain(PLAIN).contains(clientKey));
     }
 
+    /**
+     * PgBouncer's auth_user and auth_query as fixed text of the config file: a route, --route and a pattern rule. A
+     * routing service or a table row may not set them: pgmux would send auth_user's password to the host it chose.
+     */
+    @Test
+    void authUserAndAuthQueryFromEverySourceOfTheConfig() throws Exception {
+        Path users = Files.writeString(dir.resolve("users.txt"), "\"pgbouncer\" \"pw\"\n");
+        String query = "SELECT usename, passwd FROM pgbouncer.get_auth($1)";
+        BackendConfig expected = BackendConfig.builder().host("db").auth(AuthMode.PROXY).authUser("pgbouncer")
+                .authQuery(query).build();
+        String authFile = "auth_file: users.txt\n";
+        assertThat(List.of(
+                load(authFile + "routes:\n  ann: { host: db, auth: proxy, auth_user: pgbouncer, auth_query: \"" + query
+                        + "\" }\n").routes().get("ann"),
+                load(authFile + "routes:\n  ann: \"db?auth=proxy&auth_user=pgbouncer&auth_query=" + query + "\"\n")
+                        .routes().get("ann"),
+                new ConfigSource(null, ENV, List.of(Setting.of("--auth-file", users.toString(), "auth_file"),
+                        Setting.of("--route", "db?auth=proxy&auth_user=pgbouncer&auth_query=" + query, "routes", "ann")))
+                        .load().routes().get("ann"),
+                route(load(authFile + "router:\n  pattern:\n    rules:\n      - match: { user: \"(?<u>[a-z]+)\" }\n"
+                        + "        backend: { host: db, auth: proxy, auth_user: pgbouncer, auth_query: \"" + query
+                        + "\" }\n"), "ann")))
+                .containsOnly(expected);
+        assertThat(patternRefusal("{ host: db, auth: proxy, auth_user: \"{u}\" }"))
+                .contains("auth_user: takes fixed text in a rule, not {placeholders}");
+        assertThat(httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"auth_user\": \"pgbouncer\"}"))
+                .startsWith("invalid answer: auth_user: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY);
+        assertThat(httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"auth_query\": \"SELECT 1\"}"))
+                .startsWith("invalid answer: auth_query: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY);
+        assertThat(BackendSpec.AUTH_QUERY_CONFIG_ONLY).isEqualTo("auth_user and auth_query are set in pgmux's config"
+                + " file only, not by a routing service or table: pgmux sends auth_user's password to the route's"
+                + " host");
+    }
+
+    private static BackendConfig route(ServerConfig c, String user) throws Exception {
+        return c.router().build().route(new RouteRequest(user, "whatever", null, Map.of("user", user),
+                new InetSocketAddress("10.0.0.1", 40000), null, false));
+    }
+
     /** A route of the config file, here {@code routes: {ann: ROUTE}}. */
     private BackendConfig yaml(String route) throws Exception {
         return load("routes:\n  ann: " + route + "\n").routes().get("ann");

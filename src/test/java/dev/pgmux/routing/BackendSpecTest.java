@@ -331,9 +331,14 @@ class BackendSpecTest {
                 .containsExactly("password_env: the environment variable NOPE is not set");
         assertThat(problems(auth("proxy", null, null, null, "/no/such/pw", null, null)))
                 .containsExactly("password_file: password file /no/such/pw: no such file");
-        assertThat(problems(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1"))).containsExactly(
-                "auth_user: " + BackendSpec.AUTH_QUERY_UNSUPPORTED, "auth_query: " + BackendSpec.AUTH_QUERY_UNSUPPORTED);
-        assertThat(BackendSpec.AUTH_QUERY_UNSUPPORTED).startsWith("auth_user/auth_query are not supported yet");
+        assertThat(problems(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1"))).isEmpty();
+        assertThat(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1").parse(Path::of).problems())
+                .extracting(BackendSpec.Problem::toString).containsExactly(
+                        "auth_user: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY,
+                        "auth_query: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY);
+        assertThat(problems(auth(null, null, null, null, null, "pgbouncer", null))).containsExactly(
+                "auth_user: applies only with auth: proxy (with auth: passthrough the backend authenticates the"
+                        + " client)");
     }
 
     @Test
