@@ -1,6 +1,8 @@
 package dev.pgmux.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.DecoderException;
+import java.io.IOException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SniCompletionEvent;
@@ -54,10 +56,20 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (session != null) {
-            session.onClientException(cause);
+        // A dead peer, or bytes that are not TLS (the TLS handlers report them as DecoderException): the client's
+        // doing, which it could repeat as often as it likes, so one debug line and no stack trace.
+        if (cause instanceof IOException || cause instanceof DecoderException) {
+            ClientSession.log.debug("client connection error client={} error={}", ctx.channel().remoteAddress(),
+                    cause.toString());
         } else {
-            ctx.close();
+            ClientSession.log.warn("client connection error client={}", ctx.channel().remoteAddress(), cause);
         }
+        // The connection is unusable (reset, or a TLS stream that no longer decodes): end the session as for a
+        // client that left, which also cancels a query it left running. A reset never reaches channelInactive
+        // first, and a server busy in pg_sleep or a long scan would not notice its socket closing.
+        if (session != null) {
+            session.onClientClosed();
+        }
+        ctx.close();
     }
 }

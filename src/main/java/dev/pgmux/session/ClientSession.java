@@ -24,10 +24,8 @@ import dev.pgmux.session.SessionState.Startup;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -189,21 +187,6 @@ public final class ClientSession {
             w.server().closeAfterFlush("client closed"); // what the client sent last still reaches the server
         }
         finish("client closed");
-    }
-
-    void onClientException(Throwable cause) {
-        // A dead peer, or bytes that are not TLS (the TLS handlers report them as DecoderException): the client's
-        // doing, which it could repeat as often as it likes, so one debug line and no stack trace.
-        if (cause instanceof IOException || cause instanceof DecoderException) {
-            log.debug("client connection error client={} error={}", clientAddress, cause.toString());
-        } else {
-            log.warn("client connection error client={}", clientAddress, cause);
-        }
-        // The connection is unusable (reset, or a TLS stream that no longer decodes): end the session as for a
-        // client that left, which also cancels a query it left running. A reset never reaches onClientClosed
-        // first, and a server busy in pg_sleep or a long scan would not notice its socket closing.
-        onClientClosed();
-        client.close();
     }
 
     // ---------------------------------------------------------------- routing
