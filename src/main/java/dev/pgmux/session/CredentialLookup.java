@@ -6,19 +6,16 @@ import dev.pgmux.auth.Credential;
 import dev.pgmux.auth.PlainPassword;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
+import dev.pgmux.server.BackendJdbc;
 import dev.pgmux.server.ServerConnection.Host;
 import io.netty.channel.EventLoop;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiConsumer;
@@ -195,28 +192,13 @@ final class CredentialLookup {
                     : "auth_user's auth-file entry is a verifier or hash, not the password pgmux logs in with");
         }
         Duration timeout = proxy.limits().backendConnectTimeout();
-        int seconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
-        Properties p = new Properties();
-        p.setProperty("user", authUser);
-        p.setProperty("password", new String(password.password()));
-        p.setProperty("sslmode", backend.sslMode().libpqName());
-        if (backend.sslRootCert() != null) {
-            p.setProperty("sslrootcert", backend.sslRootCert().toString());
-        }
-        p.setProperty("connectTimeout", Integer.toString(seconds));
-        p.setProperty("loginTimeout", Integer.toString(seconds));
-        p.setProperty("socketTimeout", Integer.toString(seconds));
-        p.setProperty("ApplicationName", "pgmux auth_query");
-        String h = host.endpoint().host().indexOf(':') >= 0 ? "[" + host.endpoint().host() + "]"
-                : host.endpoint().host();
-        String url = "jdbc:postgresql://" + h + ":" + host.endpoint().port() + "/"
-                + URLEncoder.encode(database, StandardCharsets.UTF_8);
         // PgBouncer's query names the user $1; pgjdbc's parameters are ?.
         String sql = backend.authQueryOrDefault();
         int parameters = sql.split("\\$1(?![0-9])", -1).length - 1;
-        try (Connection c = DriverManager.getConnection(url, p);
+        try (Connection c = BackendJdbc.connect(host.endpoint(), backend, authUser, new String(password.password()),
+                database, timeout, "pgmux auth_query");
              PreparedStatement s = c.prepareStatement(sql.replaceAll("\\$1(?![0-9])", "?"))) {
-            s.setQueryTimeout(seconds);
+            s.setQueryTimeout(BackendJdbc.timeoutSeconds(timeout));
             for (int i = 1; i <= parameters; i++) {
                 s.setString(i, user);
             }
