@@ -170,6 +170,10 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             throw new IllegalArgumentException("auth_user and auth_query need auth proxy: with auth passthrough the"
                     + " backend authenticates the client");
         }
+        if (authQuery != null && !java.util.regex.Pattern.compile("\\$1(?![0-9])").matcher(authQuery).find()) {
+            throw new IllegalArgumentException("auth_query must take the user name as $1 (PgBouncer's default: "
+                    + DEFAULT_AUTH_QUERY + ")");
+        }
     }
 
     /** A backend whose clients' credentials are not looked up in the backend. */

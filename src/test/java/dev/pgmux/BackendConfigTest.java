@@ -22,6 +22,23 @@ class BackendConfigTest {
             + " to make a verifier";
 
     @Test
+    void anAuthQueryMustTakeTheUserName() {
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").auth(AuthMode.PROXY).authUser("aq")
+                .authQuery("SELECT usename, passwd FROM pg_shadow LIMIT 1").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must take the user name as $1");
+    }
+
+    @Test
+    void aTemplateWhoseHostAClientChoosesCannotLookUpCredentials() {
+        // auth_user's password would go to a host the client's startup values choose
+        assertThatThrownBy(() -> new dev.pgmux.routing.BackendTemplate("{tenant}.db.internal", null, null, null, null,
+                null, null, null, null, AuthMode.PROXY, null, null, null, "aq", null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("auth_user cannot look up");
+        new dev.pgmux.routing.BackendTemplate("db.internal", null, "{tenant}", null, null, null, null, null, null,
+                AuthMode.PROXY, null, null, null, "aq", null);
+    }
+
+    @Test
     void aVerifierThatEveryLoginWouldRefuseIsRefusedInTheConfiguration() {
         String huge = "SCRAM-SHA-256$2147483647:" + java.util.Base64.getEncoder().encodeToString(new byte[16]) + "$"
                 + java.util.Base64.getEncoder().encodeToString(new byte[32]) + ":"

@@ -65,6 +65,12 @@ public record BackendTemplate(String host, String port, String user, String data
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
         auth = auth == null ? AuthMode.PASSTHROUGH : auth;
         clientAuthMethod = clientAuthMethod == null ? ClientAuthMethod.SCRAM_SHA_256 : clientAuthMethod;
+        if (auth == AuthMode.PROXY && authUser != null && clientCredential == null
+                && !(placeholders(host).isEmpty() && placeholders(port).isEmpty())) {
+            // auth_user's password would go to a host that a client's startup values choose
+            throw new IllegalArgumentException("auth_user cannot look up credentials on a host or port filled in from"
+                    + " the client's startup values: give the rule a client_password, or fixed hosts");
+        }
         // BackendConfig's checks, now rather than at every expansion.
         BackendConfig.builder().host("localhost").auth(auth).clientAuthMethod(clientAuthMethod)
                 .clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery).build();

@@ -29,6 +29,10 @@ public final class BackendJdbc {
         p.setProperty("sslmode", backend.sslMode().libpqName());
         if (backend.sslRootCert() != null) {
             p.setProperty("sslrootcert", backend.sslRootCert().toString());
+        } else if (backend.sslMode() == dev.pgmux.SslMode.VERIFY_CA || backend.sslMode() == dev.pgmux.SslMode.VERIFY_FULL) {
+            // pgmux's meaning of no sslrootcert: the JDK's trust store (pgjdbc's own is ~/.postgresql/root.crt); only
+            // for the verifying modes: this factory checks every certificate
+            p.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
         }
         p.setProperty("connectTimeout", Integer.toString(seconds));
         p.setProperty("loginTimeout", Integer.toString(seconds));

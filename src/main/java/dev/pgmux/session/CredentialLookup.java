@@ -38,14 +38,19 @@ import java.util.function.Consumer;
  * with the old salt.
  */
 final class CredentialLookup {
-    /** More entries than this and the cache starts over: user names come from clients. */
+    /** At most this many answers are kept: user names come from clients. */
     private static final int MAX_ENTRIES = 10_000;
+    /** At most this many look-ups run at once: each opens a backend connection as auth_user. */
+    private static final int MAX_RUNNING = 16;
 
     private CredentialLookup() {
     }
 
-    /** Where an answer came from and belongs. */
-    record Key(String host, int port, String database, String user) {
+    /**
+     * Where an answer came from and belongs: the host and database asked, the user asked for, and the auth user and
+     * query that asked (two routes with other queries must not share answers).
+     */
+    record Key(String host, int port, String database, String user, String authUser, String authQuery) {
     }
 
     /**
@@ -70,9 +75,16 @@ final class CredentialLookup {
             return entries.get(key);
         }
 
-        void put(Key key, Entry entry) {
+        /** Look-ups running now, across the proxy's sessions. */
+        private final java.util.concurrent.Semaphore running = new java.util.concurrent.Semaphore(MAX_RUNNING);
+
+        void put(Key key, Entry entry, Duration ttl) {
             if (entries.size() >= MAX_ENTRIES && !entries.containsKey(key)) {
-                entries.clear();
+                long now = System.nanoTime();
+                entries.values().removeIf(e -> !e.fresh(ttl, now));
+                if (entries.size() >= MAX_ENTRIES) {
+                    return; // full of fresh answers: keep them (they carry logins through an outage)
+                }
             }
             entries.put(key, entry);
         }
@@ -102,7 +114,14 @@ final class CredentialLookup {
      */
     static boolean needed(ProxyContext proxy, BackendConfig backend, Login login) {
         AuthFile authFile = proxy.authFile();
-        return backend.looksUpCredentials() && (authFile == null || authFile.lookup(login.user()).isEmpty());
+        return backend.looksUpCredentials() && checksPassword(backend.clientAuthMethod())
+                && (authFile == null || authFile.lookup(login.user()).isEmpty());
+    }
+
+    /** Whether the method checks a password (trust and cert need no credential: nothing to look up). */
+    private static boolean checksPassword(dev.pgmux.ClientAuthMethod method) {
+        return method == dev.pgmux.ClientAuthMethod.SCRAM_SHA_256 || method == dev.pgmux.ClientAuthMethod.MD5
+                || method == dev.pgmux.ClientAuthMethod.PASSWORD;
     }
 
     /**
@@ -154,14 +173,22 @@ final class CredentialLookup {
             if (host.address() == null) {
                 continue;
             }
-            Key key = new Key(host.endpoint().host(), host.endpoint().port(), database, user);
+            Key key = new Key(host.endpoint().host(), host.endpoint().port(), database, user, backend.authUser(),
+                    backend.authQueryOrDefault());
             Entry cached = cache.get(key);
             if (cached != null && !cached.recheck() && cached.fresh(ttl, System.nanoTime())) {
                 return new Found(cached.credential(), key);
             }
+            if (!cache.running.tryAcquire()) {
+                reason = "too many credential look-ups at once (" + MAX_RUNNING + ")";
+                if (cached != null && cached.fresh(ttl, System.nanoTime())) {
+                    return new Found(cached.credential(), key);
+                }
+                break;
+            }
             try {
                 Credential credential = query(proxy, backend, host, user, database);
-                cache.put(key, new Entry(credential, System.nanoTime(), false, cached != null && cached.recheck()));
+                cache.put(key, new Entry(credential, System.nanoTime(), false, cached != null && cached.recheck()), ttl);
                 return new Found(credential, key);
             } catch (SQLException | IllegalArgumentException e) {
                 reason = "auth_query on " + host.endpoint() + " as auth_user " + Login.escape(backend.authUser())
@@ -170,6 +197,8 @@ final class CredentialLookup {
                     // an outage (or a recheck that could not run): the answer within its TTL stands
                     return new Found(cached.credential(), key);
                 }
+            } finally {
+                cache.running.release();
             }
         }
         throw new Failed(reason);
@@ -203,7 +232,8 @@ final class CredentialLookup {
                 s.setString(i, user);
             }
             try (ResultSet rs = s.executeQuery()) {
-                if (!rs.next()) {
+                // the row must be the user's: a query that ignored $1 would otherwise give everyone one credential
+                if (!rs.next() || !user.equals(rs.getString(1))) {
                     return null;
                 }
                 String stored = rs.getString(2);

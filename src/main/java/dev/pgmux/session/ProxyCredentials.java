@@ -93,7 +93,9 @@ final class ProxyCredentials {
      * derivation at every login, would tell such users from the others.
      */
     static ScramVerifier verifierOf(String user, PlainPassword plain, byte[] secret) {
-        String key = user + '\0' + new String(plain.password());
+        // keyed by a hash of this proxy's secret, the user and the password: no password in the map, no sharing of
+        // verifiers between proxies of one JVM
+        String key = java.util.HexFormat.of().formatHex(hmac(secret, user + '\0' + new String(plain.password())));
         ScramVerifier known = DERIVED.get(key);
         if (known != null) {
             return known;
@@ -101,18 +103,20 @@ final class ProxyCredentials {
         if (DERIVED.size() >= MAX_DERIVED) {
             DERIVED.clear();
         }
-        byte[] salt;
-        try {
-            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
-            salt = Arrays.copyOf(mac.doFinal(("auth-file salt\0" + user).getBytes(StandardCharsets.UTF_8)),
-                    ScramVerifier.DEFAULT_SALT_LENGTH);
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        byte[] salt = Arrays.copyOf(hmac(secret, "auth-file salt\0" + user), ScramVerifier.DEFAULT_SALT_LENGTH);
         ScramVerifier v = ScramVerifier.fromPassword(plain.password(), salt, ScramVerifier.DEFAULT_ITERATIONS);
         DERIVED.put(key, v);
         return v;
+    }
+
+    private static byte[] hmac(byte[] secret, String text) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+            return mac.doFinal(text.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**

@@ -403,7 +403,7 @@ class ConfigSourceTest {
     void authUserNeedsTheAuthFileAndAuthQueryNeedsAuthUser() {
         ConfigException e = loadFails("""
                 routes:
-                  ann: { host: db, auth: proxy, client_password: "md5aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", client_auth_method: md5, auth_query: "SELECT 1" }
+                  ann: { host: db, auth: proxy, client_password: "md5aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", client_auth_method: md5, auth_query: "SELECT u, p FROM f($1)" }
                   bob: "db?auth=proxy&auth_user=pgbouncer"
                   cy: "db?auth_user=pgbouncer"
                 """);

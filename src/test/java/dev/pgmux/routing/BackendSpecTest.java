@@ -331,8 +331,8 @@ class BackendSpecTest {
                 .containsExactly("password_env: the environment variable NOPE is not set");
         assertThat(problems(auth("proxy", null, null, null, "/no/such/pw", null, null)))
                 .containsExactly("password_file: password file /no/such/pw: no such file");
-        assertThat(problems(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1"))).isEmpty();
-        assertThat(auth("proxy", null, null, null, null, "pgbouncer", "SELECT 1").parse(Path::of).problems())
+        assertThat(problems(auth("proxy", null, null, null, null, "pgbouncer", "SELECT u, p FROM f($1)"))).isEmpty();
+        assertThat(auth("proxy", null, null, null, null, "pgbouncer", "SELECT u, p FROM f($1)").parse(Path::of).problems())
                 .extracting(BackendSpec.Problem::toString).containsExactly(
                         "auth_user: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY,
                         "auth_query: " + BackendSpec.AUTH_QUERY_CONFIG_ONLY);

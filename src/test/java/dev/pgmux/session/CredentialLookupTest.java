@@ -8,25 +8,34 @@ import org.junit.jupiter.api.Test;
 
 /** The cache of auth-query answers: a refused proof has the next login ask again, once per answer fetched. */
 class CredentialLookupTest {
-    static final CredentialLookup.Key KEY = new CredentialLookup.Key("db", 5432, "app", "ann");
+    static final CredentialLookup.Key KEY = new CredentialLookup.Key("db", 5432, "app", "ann", "aq", "q $1");
+    static final Duration TTL = Duration.ofSeconds(60);
     static final Md5Hash HASH = new Md5Hash("md5" + "4a0a68b43b6cd5cf266fa02f196e2371");
 
     @Test
     void aRefusedProofMarksTheAnswerOnceAndEvictsNothing() {
         CredentialLookup.Cache cache = new CredentialLookup.Cache();
-        cache.put(KEY, new CredentialLookup.Entry(HASH, System.nanoTime(), false, false));
+        cache.put(KEY, new CredentialLookup.Entry(HASH, System.nanoTime(), false, false), TTL);
         cache.refuted(KEY);
         CredentialLookup.Entry marked = cache.get(KEY);
         assertThat(marked.recheck()).isTrue();
         assertThat(marked.credential()).as("kept for an outage").isSameAs(HASH);
 
         // the answer the recheck fetched is marked no more: failing on purpose costs one query per TTL
-        cache.put(KEY, new CredentialLookup.Entry(HASH, System.nanoTime(), false, true));
+        cache.put(KEY, new CredentialLookup.Entry(HASH, System.nanoTime(), false, true), TTL);
         cache.refuted(KEY);
         assertThat(cache.get(KEY).recheck()).isFalse();
 
-        cache.refuted(new CredentialLookup.Key("db", 5432, "app", "nobody"));
-        assertThat(cache.get(new CredentialLookup.Key("db", 5432, "app", "nobody"))).isNull();
+        cache.refuted(new CredentialLookup.Key("db", 5432, "app", "nobody", "aq", "q $1"));
+        assertThat(cache.get(new CredentialLookup.Key("db", 5432, "app", "nobody", "aq", "q $1"))).isNull();
+    }
+
+    @Test
+    void routesWithAnotherAuthUserOrQueryDoNotShareAnswers() {
+        CredentialLookup.Cache cache = new CredentialLookup.Cache();
+        cache.put(KEY, new CredentialLookup.Entry(HASH, System.nanoTime(), false, false), TTL);
+        assertThat(cache.get(new CredentialLookup.Key("db", 5432, "app", "ann", "aq", "other $1"))).isNull();
+        assertThat(cache.get(new CredentialLookup.Key("db", 5432, "app", "ann", "other", "q $1"))).isNull();
     }
 
     @Test
