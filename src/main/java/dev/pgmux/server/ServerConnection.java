@@ -12,13 +12,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import dev.pgmux.server.ServerState.Closed;
 import dev.pgmux.server.ServerState.Connecting;
 import dev.pgmux.server.ServerState.LoggingIn;
 import dev.pgmux.server.ServerState.Ready;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -65,10 +63,7 @@ public final class ServerConnection {
     private final String logContext;
     private ServerState state = new Closed("not connected");
     /** Bytes from the client sent during login, kept for the next host until the owner commits. */
-    private ByteBuf replay;
-    private boolean committed;
-    /** The owner answers the login itself: client bytes wait until {@link #ready()} instead of joining the login. */
-    private boolean holdUntilReady;
+    private LoginBytes clientBytes = new LoginBytes(false);
 
     /**
      * @param hosts   the backend's hosts in the order to try them; an address of null is a host that did not resolve
@@ -110,11 +105,7 @@ public final class ServerConnection {
 
     /** The client took part in this host's login: no moving on to another host from here on. */
     public void commit() {
-        committed = true;
-        if (!holdUntilReady) {
-            ReferenceCountUtil.release(replay);
-            replay = null;
-        }
+        clientBytes.commit();
     }
 
     /**
@@ -128,7 +119,7 @@ public final class ServerConnection {
 
     /** Whether client bytes go to the server now: a login under way that the client takes part in. */
     public boolean takesClientBytes() {
-        return state instanceof LoggingIn && !holdUntilReady;
+        return state instanceof LoggingIn && !clientBytes.holdsUntilReady();
     }
 
     /** Whether the login is under way at a host (the startup message is out): the client's messages go through. */
@@ -142,24 +133,15 @@ public final class ServerConnection {
      * the server would take it for an answer to its authentication request. Call before {@link #connect()}.
      */
     public void holdClientBytesUntilReady() {
-        holdUntilReady = true;
+        clientBytes.release();
+        clientBytes = new LoginBytes(true);
     }
 
     /** Sends client bytes during login; until the owner commits they are kept for the next host too. */
     public void sendDuringLogin(ByteBuf bytes) {
-        if (holdUntilReady) {
-            replay = replay == null ? bytes
-                    : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), replay, bytes);
-            return;
-        }
-        if (!committed) {
-            replay = replay == null ? bytes.retainedDuplicate()
-                    : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(bytes.alloc(), replay, bytes.retainedDuplicate());
-        }
-        if (state instanceof LoggingIn l) {
-            l.channel().write(bytes, l.channel().voidPromise());
-        } else {
-            bytes.release(); // still connecting: the replay holds them for the startup to come
+        ByteBuf now = clientBytes.add(bytes, state instanceof LoggingIn);
+        if (now != null && state instanceof LoggingIn l) {
+            l.channel().write(now, l.channel().voidPromise());
         }
     }
 
@@ -198,9 +180,8 @@ public final class ServerConnection {
         commit();
         state = new Ready(l.host(), l.channel(), l.sent(), l.reader().parameters());
         l.channel().config().setAutoRead(true);
-        if (holdUntilReady && replay != null) {
-            ByteBuf held = replay;
-            replay = null;
+        ByteBuf held = clientBytes.takeHeld();
+        if (held != null) {
             l.channel().writeAndFlush(held, l.channel().voidPromise());
         }
         ByteBuf rest = l.reader().rest();
@@ -358,7 +339,7 @@ public final class ServerConnection {
 
     /** The current host failed: the next one takes over unless the owner committed to this one. */
     private void hostFailed(String why) {
-        if (!committed) {
+        if (!clientBytes.committed()) {
             Host current = host();
             tryHost(current == null ? hosts.size() : current.index() + 1, why);
             return;
@@ -393,8 +374,7 @@ public final class ServerConnection {
             }
         }
         state = new Closed(reason);
-        ReferenceCountUtil.release(replay);
-        replay = null;
+        clientBytes.release();
     }
 
     void onActive() {
@@ -453,9 +433,9 @@ public final class ServerConnection {
         Channel ch = c.channel();
         StartupMessage sent = startup.get();
         ch.write(sent.encode(ch.alloc()));
-        if (replay != null && !holdUntilReady) {
-            // Kept until the owner commits to this host: another host would need the bytes again.
-            ch.write(replay.retainedDuplicate());
+        ByteBuf replay = clientBytes.replay();
+        if (replay != null) {
+            ch.write(replay);
         }
         ch.flush();
         state = new LoggingIn(c.host(), ch, c.answerTimer(), sent, new LoginReader());
@@ -514,7 +494,7 @@ public final class ServerConnection {
     void onClosed() {
         switch (state) {
             case Connecting c -> hostFailed("backend closed the connection");
-            case LoggingIn l when !committed -> hostFailed("backend closed the connection");
+            case LoggingIn l when !clientBytes.committed() -> hostFailed("backend closed the connection");
             case LoggingIn l -> fail(ServerOwner.Failure.LOST_DURING_LOGIN, "backend closed the connection during login");
             case Ready r -> fail(ServerOwner.Failure.CLOSED, "backend closed");
             case Closed c -> {
