@@ -118,6 +118,15 @@ final class AuthRelay implements LoginRelay {
         return startup.minor() > StartupPacket.NEWEST_MINOR || !startup.protocolOptions().isEmpty();
     }
 
+    /**
+     * The NegotiateProtocolVersion pgmux sends a client before its first authentication request when pgmux itself
+     * answers the login (hidden unknown users, authentication at pgmux), as a server would; null when none is due.
+     */
+    static ByteBuf ownNegotiation(StartupMessage startup, ByteBufAllocator alloc) {
+        return needsNegotiation(startup) ? new NegotiateProtocolVersion(Math.min(startup.minor(),
+                StartupPacket.NEWEST_MINOR), startup.protocolOptions()).encode(alloc) : null;
+    }
+
     /** The protocol minor version agreed so far: the client's, capped by pgmux's and the servers'. */
     @Override
     public int protocolMinor() {

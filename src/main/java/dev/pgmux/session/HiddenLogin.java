@@ -7,7 +7,6 @@ import dev.pgmux.protocol.StartupPacket;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
 import dev.pgmux.protocol.backend.AuthenticationSASL;
 import dev.pgmux.protocol.backend.AuthenticationSASLContinue;
-import dev.pgmux.protocol.backend.NegotiateProtocolVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -57,10 +56,9 @@ final class HiddenLogin {
      * @param spentNanos  how long ago the login began (routing time counts as a server's connect time would)
      */
     void start(ByteBuf pending, long spentNanos) {
-        if (AuthRelay.needsNegotiation(startup)) {
-            // as a server would, before its authentication request
-            client.write(new NegotiateProtocolVersion(Math.min(startup.minor(), StartupPacket.NEWEST_MINOR),
-                    startup.protocolOptions()).encode(client.alloc()));
+        ByteBuf negotiation = AuthRelay.ownNegotiation(startup, client.alloc());
+        if (negotiation != null) {
+            client.write(negotiation);
         }
         in = pending; // read once the first request is out
         // A real login connects to a server first: answer after about as long, so that timing tells nothing.

@@ -158,9 +158,9 @@ final class ProxyLogin {
             in.add(client.alloc(), pending);
         }
         StartupMessage startup = login.startup();
-        if (AuthRelay.needsNegotiation(startup)) {
-            client.write(new NegotiateProtocolVersion(Math.min(startup.minor(), StartupPacket.NEWEST_MINOR),
-                    startup.protocolOptions()).encode(client.alloc()));
+        ByteBuf negotiation = AuthRelay.ownNegotiation(startup, client.alloc());
+        if (negotiation != null) {
+            client.write(negotiation);
         }
         ClientAuthMethod method = backend.clientAuthMethod();
         if (method == ClientAuthMethod.PASSWORD && !tls && !proxy.cleartextWithoutTls()) {
