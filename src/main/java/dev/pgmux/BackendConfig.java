@@ -44,11 +44,14 @@ import java.util.regex.Pattern;
  *                           look up a client's credential; null for none
  * @param authQuery          PgBouncer's {@code auth_query}, run with the client's user name as {@code $1}, answering
  *                           one row (user name, SCRAM verifier or MD5 hash); null for {@link #DEFAULT_AUTH_QUERY}
+ * @param pool               how server connections are shared; default {@link PoolConfig#NONE} (each client has its
+ *                           own). Pooling needs {@link AuthMode#PROXY}: pgmux logs in to pooled servers itself
  */
 public record BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
                             SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                             LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
-                            String clientCredential, Secret password, String authUser, String authQuery) {
+                            String clientCredential, Secret password, String authUser, String authQuery,
+                            PoolConfig pool) {
 
     /** PgBouncer's default {@code auth_query}. */
     public static final String DEFAULT_AUTH_QUERY = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
@@ -174,6 +177,20 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             throw new IllegalArgumentException("auth_query must take the user name as $1 (PgBouncer's default: "
                     + DEFAULT_AUTH_QUERY + ")");
         }
+        pool = pool == null ? PoolConfig.NONE : pool;
+        if (pool.pooled() && auth != AuthMode.PROXY) {
+            throw new IllegalArgumentException("pool " + pool.mode().configName() + " needs auth proxy: pgmux logs in"
+                    + " to pooled servers itself, so it must authenticate the clients");
+        }
+    }
+
+    /** A backend without pooling. */
+    public BackendConfig(List<Endpoint> hosts, String user, String database, Map<String, String> parameters,
+                         SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                         LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                         String clientCredential, Secret password, String authUser, String authQuery) {
+        this(hosts, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, auth,
+                clientAuthMethod, clientCredential, password, authUser, authQuery, PoolConfig.NONE);
     }
 
     /** A backend whose clients' credentials are not looked up in the backend. */
@@ -265,7 +282,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
     public Builder toBuilder() {
         Builder b = new Builder().user(user).database(database).sslMode(sslMode).sslRootCert(sslRootCert)
                 .targetSessionAttrs(targetSessionAttrs).loadBalanceHosts(loadBalanceHosts).auth(auth)
-                .clientAuthMethod(clientAuthMethod).clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery);
+                .clientAuthMethod(clientAuthMethod).clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery).pool(pool);
         b.hosts.addAll(hosts);
         b.parameters.putAll(parameters);
         return b;
@@ -291,7 +308,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
                 + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth=" + auth
                 + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential="
                 + (clientCredential == null ? null : "***") + ", password=" + password + ", authUser=" + authUser
-                + ", authQuery=" + authQuery + "]";
+                + ", authQuery=" + authQuery + ", pool=" + pool + "]";
     }
 
     /**
@@ -315,6 +332,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
         private Secret password;
         private String authUser;
         private String authQuery;
+        private PoolConfig pool = PoolConfig.NONE;
 
         /**
          * The host (with {@link #port}); with {@link #addHost} too, it comes first. As in libpq, a comma-separated
@@ -414,6 +432,12 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             return this;
         }
 
+        /** How server connections are shared; {@link PoolConfig#NONE} by default. */
+        public Builder pool(PoolConfig pool) {
+            this.pool = pool;
+            return this;
+        }
+
         public BackendConfig build() {
             List<Endpoint> all = new ArrayList<>();
             if (host != null || hosts.isEmpty()) {
@@ -428,7 +452,7 @@ public record BackendConfig(List<Endpoint> hosts, String user, String database, 
             }
             all.addAll(hosts);
             return new BackendConfig(all, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs,
-                    loadBalanceHosts, auth, clientAuthMethod, clientCredential, password, authUser, authQuery);
+                    loadBalanceHosts, auth, clientAuthMethod, clientCredential, password, authUser, authQuery, pool);
         }
     }
 }
