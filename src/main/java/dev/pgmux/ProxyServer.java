@@ -226,6 +226,7 @@ public final class ProxyServer implements AutoCloseable {
                 tls.reloadIfChanged();
             }
         }, 2, 2, TimeUnit.SECONDS);
+        housekeeping.scheduleWithFixedDelay(() -> context.pools().sweep(), 1, 1, TimeUnit.SECONDS);
         ProxyContext ctx = context;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
@@ -279,6 +280,12 @@ public final class ProxyServer implements AutoCloseable {
     public ProxyStats stats() {
         ProxyContext ctx = context;
         return ctx == null ? new ProxyStats(0, 0, 0, 0) : ctx.stats();
+    }
+
+    /** The server connection pools of pooled routes, now (empty before start). */
+    public List<dev.pgmux.pool.PoolStats> poolStats() {
+        ProxyContext ctx = context;
+        return ctx == null ? List.of() : ctx.pools().stats();
     }
 
     /** Replaces the router for new connections; running sessions keep their backend. */
@@ -424,6 +431,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private void shutdownResources() {
+        context.pools().close();
         if (housekeeping != null) {
             housekeeping.shutdownNow();
         }

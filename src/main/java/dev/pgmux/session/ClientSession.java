@@ -18,6 +18,10 @@ import dev.pgmux.session.SessionState.Authenticating;
 import dev.pgmux.session.SessionState.Closed;
 import dev.pgmux.session.SessionState.Forwarding;
 import dev.pgmux.session.SessionState.Hidden;
+import dev.pgmux.session.SessionState.Pooling;
+import dev.pgmux.session.SessionState.WaitingForServer;
+import dev.pgmux.pool.Pool;
+import dev.pgmux.pool.PooledServer;
 import dev.pgmux.session.SessionState.Relaying;
 import dev.pgmux.session.SessionState.Routing;
 import dev.pgmux.session.SessionState.Startup;
@@ -106,8 +110,26 @@ public final class ClientSession {
                 int n = in.readableBytes();
                 bytesFromClient += n;
                 proxy.counters().fromClient(n);
+                if (f.pooled() != null && f.fromClient().terminateAt() >= 0) {
+                    // A pooled server must not see its client's Terminate: it serves the next client.
+                    int upTo = f.fromClient().terminateAt();
+                    if (upTo > in.readerIndex()) {
+                        f.server().write(in.retainedSlice(in.readerIndex(), upTo - in.readerIndex()));
+                    }
+                    in.release();
+                    f.server().flush();
+                    close("client terminated");
+                    return;
+                }
                 f.server().write(in);
             }
+            case Pooling p -> {
+                int n = in.readableBytes();
+                bytesFromClient += n;
+                proxy.counters().fromClient(n);
+                p.tx().onClientBytes(in);
+            }
+            case WaitingForServer w -> w.pending().add(client.alloc(), in);
             case Hidden h -> h.exchange().onBytes(in);
             case Authenticating a -> onProxyLoginBytes(a, in);
             case Closed c -> in.release();
@@ -130,6 +152,7 @@ public final class ClientSession {
                     client.config().setAutoRead(false); // until the server drains, see ServerEvents.onWritable
                 }
             }
+            case Pooling p -> p.tx().onClientReadComplete();
             case Hidden h -> {
                 client.flush();
                 if (h.exchange().readable()) {
@@ -151,6 +174,7 @@ public final class ClientSession {
         if (client.isWritable()) {
             switch (state) {
                 case Forwarding f -> f.server().autoRead(true);
+                case Pooling p -> p.tx().onClientWritable();
                 case Relaying r -> r.server().read();
                 default -> {
                 }
@@ -175,6 +199,9 @@ public final class ClientSession {
             case Closed c -> {
                 return;
             }
+            case Forwarding f when f.pooled() != null -> {
+                // back to its pool in finish(), clean, or closed
+            }
             case Forwarding f when !idle() && cancelKey != null ->
                 // A query is running for a client that is gone: ask the server to stop it rather than let it run
                 // to completion.
@@ -183,7 +210,7 @@ public final class ClientSession {
             default -> {
             }
         }
-        if (state instanceof SessionState.WithServer w) {
+        if (state instanceof SessionState.WithServer w && !(state instanceof Forwarding f && f.pooled() != null)) {
             w.server().closeAfterFlush("client closed"); // what the client sent last still reaches the server
         }
         finish("client closed");
@@ -297,9 +324,138 @@ public final class ClientSession {
                 fail(refused.error(), SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())
                         ? proxy.loginTiming().passwordFailureLocation() : Map.of());
             }
-            case ProxyLogin.Authenticated ok -> connectServer(a.login(), a.routed(),
-                    new ProxyRelay(a.login().startup(), ok.server()), exchange.rest());
+            case ProxyLogin.Authenticated ok -> {
+                if (a.routed().backend().pool().pooled() && !a.login().startup().parameters().containsKey("replication")) {
+                    startPooled(a, ok.server(), exchange.rest());
+                } else {
+                    connectServer(a.login(), a.routed(), new ProxyRelay(a.login().startup(), ok.server()),
+                            exchange.rest());
+                }
+            }
         }
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    /** Authenticated by pgmux on a pooled route: a server comes from the pool, now or once one is free. */
+    private void startPooled(Authenticating a, ProxyRelay.BackendCredentials credentials, ByteBuf rest) {
+        BackendConfig backend = a.routed().backend();
+        Login login = a.login();
+        var forBackend = login.forBackend(backend, new AuthRelay(login.startup(), false, true).protocolMinor());
+        Pool pool = proxy.pools().get(backend, forBackend.user(), forBackend.database());
+        if (!pool.admit()) {
+            if (rest != null) {
+                rest.release();
+            }
+            logLoginFailure("max_clients of the route reached");
+            fail(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many clients for pool \"" + pool.name()
+                    + "\" (max_clients " + pool.config().maxClients() + ")"));
+            return;
+        }
+        PooledClient waiter = new PooledClient(this, client.eventLoop(), backend, a.routed().hosts(), login.startup(),
+                forBackend, credentials, pool);
+        Inbox pending = new Inbox();
+        if (rest != null) {
+            pending.add(client.alloc(), rest);
+        }
+        state = new WaitingForServer(login, backend, waiter, pending);
+        // The login is done; the wait for a server is bounded by query_wait_timeout, as every later wait.
+        loginTimeout.cancel(false);
+        pool.acquire(waiter);
+    }
+
+    /** A pooled server for {@code waiter}: the first ends the login, later ones serve the client's transactions. */
+    void onPooledServer(PooledClient waiter, PooledServer server) {
+        switch (state) {
+            case WaitingForServer w when w.waiter() == waiter -> startPooledSession(w, server);
+            case Pooling p when p.waiter() == waiter -> p.tx().onServer(server);
+            default -> server.pool().release(server); // the client left meanwhile
+        }
+    }
+
+    /** No pooled server for {@code waiter}: the client gets the error, and the connection ends. */
+    void onPoolFailed(PooledClient waiter, ByteBuf error, String why) {
+        boolean mine = switch (state) {
+            case WaitingForServer w -> w.waiter() == waiter;
+            case Pooling p -> p.waiter() == waiter;
+            default -> false;
+        };
+        if (!mine) {
+            error.release();
+            return;
+        }
+        if (state instanceof WaitingForServer) {
+            logLoginFailure(why);
+            proxy.counters().rejected();
+        }
+        client.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        finish(why);
+    }
+
+    /** Answers the login as the pool's server answered its own (reported settings, a cancel key, ReadyForQuery). */
+    private void startPooledSession(WaitingForServer w, PooledServer server) {
+        int minor = new AuthRelay(w.login().startup(), false, true).protocolMinor();
+        int secretLength = minor >= 2 ? CancelRegistry.LONG_SECRET : 4;
+        for (var p : server.loginParameters()) {
+            client.write(new dev.pgmux.protocol.backend.ParameterStatus(p.getKey(), p.getValue()).encode(client.alloc()));
+        }
+        TransactionClient tx = null;
+        if (server.pool().config().mode() == dev.pgmux.PoolMode.TRANSACTION) {
+            tx = new TransactionClient(this, client, w.waiter());
+            TransactionClient live = tx;
+            proxy.cancels().remove(cancelKey);
+            cancelKey = proxy.cancels().registerLive(live::cancelTarget, secretLength);
+        } else {
+            swapCancelKey(new CancelRegistry.Target(server.address(), server.processId(), server.secret()), secretLength);
+        }
+        client.write(new BackendKeyData(cancelKey.processId(), cancelKey.secret()).encode(client.alloc()));
+        client.write(new dev.pgmux.protocol.backend.ReadyForQuery((byte) 'I').encode(client.alloc()));
+        client.flush();
+        proxy.counters().established();
+        ByteBuf pending = w.pending().take();
+        if (tx != null) {
+            state = new Pooling(w.login(), w.backend(), w.waiter(), tx);
+            client.config().setAutoRead(true);
+            tx.start(server, pending);
+        } else {
+            server.connection().owner(new ServerEvents(this, client, proxy));
+            Forwarding f = new Forwarding(w.login(), w.backend(), server.connection(), server.connection().host(),
+                    new MessageScanner(true), new MessageScanner(false), server);
+            state = f;
+            client.config().setAutoRead(true);
+            if (pending != null) {
+                onClientRead(pending);
+                onClientReadComplete();
+            }
+        }
+        log.debug("pooled session started client={} user={} pool={} pid={}", clientAddress, logUser(),
+                server.pool().name(), server.processId());
+    }
+
+    /** A session pool's server whose client is done: back to its pool clean (ROLLBACK, reset), or closed. */
+    private void returnPooled(Forwarding f) {
+        PooledServer server = f.pooled();
+        if (!server.connection().isReady()) {
+            server.pool().discard(server, "closed");
+            return;
+        }
+        boolean between = f.fromClient().atBoundary() && f.fromServer().atBoundary()
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints();
+        if (!between) {
+            server.pool().discard(server, "client left with a request in flight");
+            return;
+        }
+        List<String> queries = new java.util.ArrayList<>(2);
+        if (f.fromServer().transactionStatus() != 'I') {
+            queries.add("ROLLBACK");
+        }
+        queries.add(server.pool().config().resetQuery());
+        ServerReturn.run(server, queries);
+    }
+
+    void countFromServer(long n) {
+        bytesFromServer += n;
+        proxy.counters().toClient((int) n);
     }
 
     private void startHiddenLogin(Routing r) {
@@ -328,7 +484,7 @@ public final class ClientSession {
     /** The relayed login is over: bytes pass through from here on. */
     void startForwarding(Relaying r) {
         state = new Forwarding(r.login(), r.backend(), r.server(), r.server().host(), new MessageScanner(true),
-                new MessageScanner(false));
+                new MessageScanner(false), null);
         proxy.counters().established();
         loginTimeout.cancel(false);
         // From here on both sides read by themselves and stop only while the other side cannot take more
@@ -368,6 +524,11 @@ public final class ClientSession {
                         terminate();
                     }
                 }
+                case Pooling p -> {
+                    if (!p.tx().attached()) {
+                        terminate();
+                    }
+                }
                 case Relaying r when r.server().isLoggingIn() -> {
                     // let it finish logging in; it ends at its first idle moment
                 }
@@ -391,7 +552,7 @@ public final class ClientSession {
             return;
         }
         if (state instanceof Forwarding f) {
-            if (f.fromClient().atBoundary()) {
+            if (f.fromClient().atBoundary() && f.pooled() == null) {
                 f.server().terminate();
             }
             if (!f.fromServer().atBoundary()) {
@@ -408,6 +569,10 @@ public final class ClientSession {
         switch (state) {
             case Startup s -> close("startup timeout"); // PostgreSQL closes silently here too
             case Forwarding f -> {
+            }
+            case Pooling p -> {
+            }
+            case WaitingForServer w -> {
             }
             case Closed c -> {
             }
@@ -428,7 +593,7 @@ public final class ClientSession {
         if (state instanceof Closed) {
             return;
         }
-        if (!(state instanceof Forwarding)) {
+        if (!(state instanceof Forwarding) && !(state instanceof Pooling)) {
             proxy.counters().rejected();
         }
         client.writeAndFlush(error.encode(client.alloc(), more)).addListener(ChannelFutureListener.CLOSE);
@@ -450,7 +615,18 @@ public final class ClientSession {
         switch (last) {
             case Startup s -> s.startup().release();
             case Routing r -> r.pending().release();
+            case Forwarding f when f.pooled() != null -> {
+                returnPooled(f);
+                f.pooled().pool().leave();
+            }
             case SessionState.WithServer w -> w.server().close(reason);
+            case WaitingForServer w -> {
+                w.waiter().leave();
+                w.waiter().pool().cancel(w.waiter());
+                w.waiter().pool().leave();
+                w.pending().release();
+            }
+            case Pooling p -> p.tx().end();
             case Hidden h -> h.exchange().release();
             case Authenticating a -> a.exchange().release();
             case Closed c -> {
@@ -464,7 +640,12 @@ public final class ClientSession {
             counted = false;
             proxy.clients().closed(clientAddress == null ? null : clientAddress.getAddress());
         }
-        if (last instanceof Forwarding f) {
+        if (last instanceof Pooling p) {
+            log.info("connection closed client={} user={} pool={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
+                    clientAddress, p.login().logUser(), p.waiter().pool().name(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,
+                    reason);
+        } else if (last instanceof Forwarding f) {
             log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
                     clientAddress, f.login().logUser(), f.host().endpoint(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,

@@ -21,6 +21,8 @@ final class MessageScanner {
     private long syncsSinceExecute;
     private boolean copyIn;
     private byte transactionStatus = 'I';
+    /** Where the last scan found a whole Terminate header, or -1. */
+    private int terminateAt = -1;
 
     MessageScanner(boolean frontend) {
         this.frontend = frontend;
@@ -29,6 +31,7 @@ final class MessageScanner {
     void scan(ByteBuf buf) {
         int i = buf.readerIndex();
         final int end = buf.writerIndex();
+        terminateAt = -1;
         while (i < end && !broken) {
             if (bodyLeft > 0) {
                 if (statusPending) {
@@ -39,6 +42,9 @@ final class MessageScanner {
                 i += n;
                 bodyLeft -= n;
             } else if (headerFill == 0 && end - i >= 5) {
+                if (frontend && buf.getByte(i) == 'X' && terminateAt < 0) {
+                    terminateAt = i;
+                }
                 onHeader(buf.getByte(i), buf.getInt(i + 1));
                 i += 5;
             } else {
@@ -102,6 +108,14 @@ final class MessageScanner {
             default -> {
             }
         }
+    }
+
+    /**
+     * Frontend: the index in the buffer last scanned at which a Terminate message starts, or -1 (a pooled server
+     * must not see its client's Terminate).
+     */
+    int terminateAt() {
+        return terminateAt;
     }
 
     /** True between two messages. */

@@ -1,0 +1,58 @@
+package dev.pgmux.pool;
+
+import dev.pgmux.BackendConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntSupplier;
+
+/**
+ * The pools of one proxy, one per backend, backend user and database; created at a pooled route's first client.
+ */
+public final class Pools {
+    /** A pool's identity: the backend as configured (hosts, TLS, credentials, pool settings), user and database. */
+    private record Key(BackendConfig backend, String user, String database) {
+    }
+
+    private final ConcurrentHashMap<Key, Pool> pools = new ConcurrentHashMap<>();
+    private final HostSlots hostSlots;
+    private final Pool.Opener opener;
+
+    /** @param maxHostConnections the cap on pooled connections per backend host, read at each opening (0: none) */
+    public Pools(Pool.Opener opener, IntSupplier maxHostConnections) {
+        this.opener = opener;
+        this.hostSlots = new HostSlots(maxHostConnections);
+    }
+
+    /** The pool for clients of {@code backend} logged in to the backend as {@code user} on {@code database}. */
+    public Pool get(BackendConfig backend, String user, String database) {
+        return pools.computeIfAbsent(new Key(backend, user, database), k -> new Pool(user + "@" + database + "/"
+                + backend.address(), backend.pool(), opener, hostSlots, backend.address()));
+    }
+
+    public List<PoolStats> stats() {
+        List<PoolStats> all = new ArrayList<>();
+        for (Pool p : pools.values()) {
+            all.add(p.stats());
+        }
+        return all;
+    }
+
+    /** Closes what has aged out; forgets pools with nothing left in them. */
+    public void sweep() {
+        long now = System.nanoTime();
+        for (var e : pools.entrySet()) {
+            e.getValue().sweep(now);
+            if (e.getValue().empty()) {
+                pools.remove(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /** Closes all idle connections and fails all waiters (shutdown). */
+    public void close() {
+        for (Pool p : pools.values()) {
+            p.close();
+        }
+    }
+}
