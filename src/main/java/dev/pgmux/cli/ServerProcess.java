@@ -85,7 +85,7 @@ final class ServerProcess {
             try {
                 ProxyServer server = proxy;
                 admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
-                        () -> Metrics.format(server.stats(), Main.version()));
+                        () -> Metrics.format(server.stats(), server.poolStats(), Main.version()));
             } catch (IOException | IllegalArgumentException e) {
                 log.error("pgmux cannot start: {}", e.getMessage());
                 proxy.close(Duration.ZERO);

@@ -146,8 +146,13 @@ class PoolingIT {
         }
         assertThat(proxy.poolStats()).anySatisfy(s -> {
             assertThat(s.mode()).isEqualTo("transaction");
+            assertThat(s.size()).isEqualTo(2);
             assertThat(s.serversActive() + s.serversIdle()).isLessThanOrEqualTo(2);
+            assertThat(s.transactions()).isGreaterThanOrEqualTo(6 * 50);
         });
+        assertThat(dev.pgmux.admin.Metrics.format(proxy.stats(), proxy.poolStats(), "test"))
+                .containsPattern("pgmux_pool_transactions_total\\{pool=\"alice@postgres/[^\"]+\",mode=\"transaction\"} [1-9]")
+                .contains("# TYPE pgmux_pool_clients_waiting gauge");
     }
 
     @Test
