@@ -206,6 +206,7 @@ public final class ProxyServer implements AutoCloseable {
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
                 Cluster.instanceIdOf(cluster));
         context.roleCheck(roleCheck);
+        context.pools().loops(threads);
         context.authFile(this::authFile);
         context.authenticator(authenticator, authenticatorTimeout);
         context.cleartextWithoutTls(cleartextWithoutTls);

@@ -24,17 +24,13 @@ import org.slf4j.LoggerFactory;
  * server never hop between threads. A client takes an idle connection of its loop with its {@link Tag}; else a new
  * one is opened on its loop while the pool is below its size (and the host below its cap); else an idle connection
  * of another tag or loop is closed to make room; else the client waits, first come first served, until a
- * connection comes back or its wait ends with SQLSTATE 53300. A connection that comes back goes to the oldest
- * waiter of its loop and tag; a waiter of another loop or tag gets a new connection in its place once it has waited
- * {@link #HANDOVER_AFTER_NANOS}, or at once when no waiter could take the connection as it is.
+ * connection comes back or its wait ends with SQLSTATE 53300. The size is shared out over the event loops (a loop
+ * holds at most its share), so that a busy loop cannot keep the clients of another waiting; see {@link #release}.
  *
  * <p>Bookkeeping is under the pool's lock; servers and waiters are called outside it, on their own loops.
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
-    /** How long a waiter of another loop or tag lets a returned connection go to a better-matching waiter first. */
-    static final long HANDOVER_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-
     /** Opens a server connection for a waiter, on the waiter's loop; reports to {@link #opened} or {@link #openFailed}. */
     public interface Opener {
         void open(Pool pool, Waiter waiter);
@@ -50,18 +46,22 @@ public final class Pool {
     private final String hostKey;
     private final Map<EventLoop, ArrayDeque<PooledServer>> idle = new HashMap<>();
     private final ArrayDeque<Waiting> waiters = new ArrayDeque<>();
-    /** Connections counted against the size: opening, idle and in use. */
+    /** Connections counted against the size: opening, idle and in use; and per event loop. */
     private int open;
+    private final Map<EventLoop, int[]> perLoop = new HashMap<>();
+    private final int loops;
     private int opening;
     private int clients;
     private boolean closed;
+    private boolean retired;
     private final LongAdder waits = new LongAdder();
     private final LongAdder waitNanos = new LongAdder();
     private final LongAdder transactions = new LongAdder();
     private final LongAdder queries = new LongAdder();
     private final Map<String, LongAdder> pins = new java.util.concurrent.ConcurrentHashMap<>();
 
-    Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey) {
+    Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey, int loops) {
+        this.loops = Math.max(1, loops);
         this.name = name;
         this.config = config;
         this.opener = opener;
@@ -80,13 +80,27 @@ public final class Pool {
 
     // ---------------------------------------------------------------- clients
 
-    /** Counts a client in, unless the route's {@code max_clients} is reached. */
-    public synchronized boolean admit() {
+    /** What {@link #admit} found. */
+    enum Admission { IN, FULL, RETIRED }
+
+    /** Counts a client in, unless the route's {@code max_clients} is reached or the pool was retired. */
+    synchronized Admission admit() {
+        if (retired) {
+            return Admission.RETIRED;
+        }
         if (config.maxClients() > 0 && clients >= config.maxClients()) {
-            return false;
+            return Admission.FULL;
         }
         clients++;
-        return true;
+        return Admission.IN;
+    }
+
+    /** Retires the pool if nothing is left in it: it then admits no one, and a new one takes its place. */
+    synchronized boolean retireIfEmpty() {
+        if (open == 0 && clients == 0 && waiters.isEmpty()) {
+            retired = true;
+        }
+        return retired;
     }
 
     public synchronized void leave() {
@@ -106,7 +120,7 @@ public final class Pool {
             } else {
                 found = takeIdle(waiter.loop(), waiter.tag(), toClose);
                 if (found == null) {
-                    openNew = reserve(toClose);
+                    openNew = reserveFree(waiter.loop()) || replaceIdle(waiter.loop(), toClose);
                     if (!openNew) {
                         long now = System.nanoTime();
                         ScheduledFuture<?> timer = waiter.loop().schedule(() -> timedOut(waiter),
@@ -116,7 +130,7 @@ public final class Pool {
                 }
             }
         }
-        closeAll(toClose, "replaced in the pool");
+        closeAll(toClose);
         if (found != null) {
             waits.increment();
             waiter.onServer(found);
@@ -143,7 +157,12 @@ public final class Pool {
         }
     }
 
-    /** A clean connection comes back (on its loop): it goes to a waiter, or waits itself. */
+    /**
+     * A clean connection comes back (on its loop): to the oldest waiter of its loop and tag; else, in its place, a
+     * new connection for the oldest waiter of its loop (another tag) or of a loop below its share; else it waits
+     * idle. A loop whose waiters have no connection at all gets this one's place even before a waiter that could
+     * take it as it is, so that no loop starves.
+     */
     public void release(PooledServer server) {
         long now = System.nanoTime();
         server.connection().owner(new IdleOwner(server));
@@ -153,32 +172,42 @@ public final class Pool {
         synchronized (this) {
             if (closed || expired(server, now)) {
                 close = true;
-                open--;
+                count(server.loop(), -1);
                 hostSlots.release(hostKey);
-                openFor = reserveForHead(now, true);
+                openFor = closed ? null : reserveForOldest();
             } else {
-                Waiting head = waiters.peekFirst();
-                for (Iterator<Waiting> it = waiters.iterator(); it.hasNext(); ) {
-                    Waiting w = it.next();
-                    if (w.waiter().loop() == server.loop() && w.waiter().tag().equals(server.tag())) {
-                        it.remove();
-                        handTo = w;
-                        break;
+                Waiting starving = null;
+                Waiting sameLoop = null;
+                Waiting belowShare = null;
+                for (Waiting w : waiters) {
+                    EventLoop loop = w.waiter().loop();
+                    if (loop == server.loop()) {
+                        if (handTo == null && w.waiter().tag().equals(server.tag())) {
+                            handTo = w;
+                        }
+                        if (sameLoop == null) {
+                            sameLoop = w;
+                        }
+                    } else if (starving == null && servers(loop) == 0) {
+                        starving = w;
+                    } else if (belowShare == null && servers(loop) < share()) {
+                        belowShare = w;
                     }
                 }
-                if (handTo == null && head != null) {
-                    // No waiter can take it as it is: make room for the oldest.
-                    waiters.removeFirst();
-                    openFor = head;
+                Waiting other = handTo == null ? (sameLoop != null ? sameLoop : starving != null ? starving : belowShare)
+                        : starving;
+                if (other != null) {
+                    // This connection's place goes to a new one for that waiter, on its loop, with its tag.
+                    handTo = null;
+                    waiters.remove(other);
+                    openFor = other;
                     close = true;
-                    opening++; // the new connection takes this one's place
-                } else if (handTo != null && head != handTo && now - head.sinceNanos() > HANDOVER_AFTER_NANOS
-                        && reserveFree()) {
-                    // The oldest waits too long for a connection of its loop and tag: it gets one of its own too.
-                    waiters.remove(head);
-                    openFor = head;
-                }
-                if (handTo == null && !close) {
+                    count(server.loop(), -1);
+                    count(other.waiter().loop(), +1);
+                    opening++;
+                } else if (handTo != null) {
+                    waiters.remove(handTo);
+                } else {
                     server.released(now);
                     idle.computeIfAbsent(server.loop(), l -> new ArrayDeque<>()).addLast(server);
                 }
@@ -200,8 +229,8 @@ public final class Pool {
     /** A connection that cannot be reused (dirty, broken, or its client failed it): closed, and its place freed. */
     public void discard(PooledServer server, String why) {
         log.debug("pooled server discarded pool={} pid={} reason=\"{}\"", name, server.processId(), why);
-        server.connection().close(why);
-        freed();
+        server.connection().closeAfterFlush(why); // what its client sent last still reaches it
+        freed(server.loop());
     }
 
     /** An idle connection closed by its server. */
@@ -213,7 +242,7 @@ public final class Pool {
         }
         if (wasIdle) {
             log.info("pooled server closed while idle pool={} pid={} reason=\"{}\"", name, server.processId(), why);
-            freed();
+            freed(server.loop());
         }
     }
 
@@ -245,7 +274,7 @@ public final class Pool {
         synchronized (this) {
             opening--;
         }
-        freed();
+        freed(waiter.loop());
         if (stillWaiting(waiter)) {
             waiter.onFailed(error, why);
         } else {
@@ -299,19 +328,14 @@ public final class Pool {
                             && s.idleNanos(now) > config.idleTimeout().toNanos() && open > config.minIdle();
                     if (idleTooLong || expired(s, now)) {
                         it.remove();
-                        open--;
+                        count(s.loop(), -1);
                         hostSlots.release(hostKey);
                         toClose.add(s);
                     }
                 }
             }
         }
-        closeAll(toClose, "idle timeout or lifetime");
-    }
-
-    /** Whether nothing is left in the pool: no connection and no client. */
-    synchronized boolean empty() {
-        return open == 0 && clients == 0 && waiters.isEmpty();
+        closeAll(toClose);
     }
 
     /** Closes every idle connection and fails every waiter; connections in use are closed as they come back. */
@@ -321,9 +345,9 @@ public final class Pool {
         synchronized (this) {
             closed = true;
             for (ArrayDeque<PooledServer> list : idle.values()) {
-                toClose.addAll(list);
-                open -= list.size();
-                for (int i = 0; i < list.size(); i++) {
+                for (PooledServer s : list) {
+                    toClose.add(s);
+                    count(s.loop(), -1);
                     hostSlots.release(hostKey);
                 }
                 list.clear();
@@ -331,7 +355,7 @@ public final class Pool {
             failed = new ArrayList<>(waiters);
             waiters.clear();
         }
-        closeAll(toClose, "pool closed");
+        closeAll(toClose);
         for (Waiting w : failed) {
             w.timer().cancel(false);
             w.waiter().loop().execute(() -> w.waiter().onFailed(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW,
@@ -352,7 +376,7 @@ public final class Pool {
             PooledServer s = it.next();
             if (expired(s, now)) {
                 it.remove();
-                open--;
+                count(s.loop(), -1);
                 hostSlots.release(hostKey);
                 toClose.add(s);
             } else if (s.tag().equals(tag)) {
@@ -363,39 +387,69 @@ public final class Pool {
         return null;
     }
 
-    /** Counts a new connection in if the pool and host have room, closing an unusable idle one to make it. */
-    private boolean reserve(List<PooledServer> toClose) {
-        if (reserveFree()) {
-            return true;
-        }
-        for (ArrayDeque<PooledServer> list : idle.values()) {
-            PooledServer oldest = list.pollFirst();
-            if (oldest != null) {
-                toClose.add(oldest); // its place goes to the new connection: counts stay as they are
-                opening++;
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private boolean reserveFree() {
-        if (open < config.size() && hostSlots.take(hostKey)) {
-            open++;
+    /** Counts a new connection on {@code loop} in if the pool, the loop's share and the host have room. */
+    private boolean reserveFree(EventLoop loop) {
+        if (open < config.size() && servers(loop) < share() && hostSlots.take(hostKey)) {
+            count(loop, +1);
             opening++;
             return true;
         }
         return false;
     }
 
-    /** After a connection left the count: the oldest waiter, if any, gets a new one (returned, to open). */
-    private Waiting reserveForHead(long now, boolean mustReserve) {
-        Waiting head = waiters.peekFirst();
-        if (head != null && (!mustReserve || reserveFree())) {
-            waiters.removeFirst();
-            return head;
+    /**
+     * Makes room for a new connection on {@code loop} by closing an idle one that cannot serve it: another tag on
+     * this loop, or one on another loop while this loop is below its share.
+     */
+    private boolean replaceIdle(EventLoop loop, List<PooledServer> toClose) {
+        ArrayDeque<PooledServer> mine = idle.get(loop);
+        PooledServer victim = mine == null ? null : mine.pollFirst();
+        if (victim == null && servers(loop) < share()) {
+            for (ArrayDeque<PooledServer> list : idle.values()) {
+                if ((victim = list.pollFirst()) != null) {
+                    break;
+                }
+            }
+        }
+        if (victim == null) {
+            return false;
+        }
+        toClose.add(victim);
+        count(victim.loop(), -1);
+        count(loop, +1);
+        opening++;
+        return true;
+    }
+
+    /** After a connection left the count: the oldest waiter whose loop has room gets a new one (returned, to open). */
+    private Waiting reserveForOldest() {
+        for (Iterator<Waiting> it = waiters.iterator(); it.hasNext(); ) {
+            Waiting w = it.next();
+            if (reserveFree(w.waiter().loop())) {
+                it.remove();
+                return w;
+            }
         }
         return null;
+    }
+
+    /** Server connections (opening, idle or in use) on {@code loop}. */
+    private int servers(EventLoop loop) {
+        int[] n = perLoop.get(loop);
+        return n == null ? 0 : n[0];
+    }
+
+    private void count(EventLoop loop, int delta) {
+        perLoop.computeIfAbsent(loop, l -> new int[1])[0] += delta;
+        open += delta;
+    }
+
+    /**
+     * The most connections one event loop may hold: the pool's size shared out over the loops, so that clients of
+     * every loop get their part (clients are spread over the loops as they connect).
+     */
+    private int share() {
+        return Math.max(1, (config.size() + loops - 1) / loops);
     }
 
     private boolean expired(PooledServer s, long now) {
@@ -404,12 +458,12 @@ public final class Pool {
 
     // ---------------------------------------------------------------- outside the lock
 
-    private void freed() {
+    private void freed(EventLoop loop) {
         Waiting openFor;
         synchronized (this) {
-            open--;
+            count(loop, -1);
             hostSlots.release(hostKey);
-            openFor = reserveForHead(System.nanoTime(), true);
+            openFor = closed ? null : reserveForOldest();
         }
         if (openFor != null) {
             startOpening(openFor, System.nanoTime());
@@ -450,7 +504,7 @@ public final class Pool {
         }
     }
 
-    private static void closeAll(List<PooledServer> servers, String why) {
+    private static void closeAll(List<PooledServer> servers) {
         for (PooledServer s : servers) {
             if (s.loop().inEventLoop()) {
                 s.connection().terminate();

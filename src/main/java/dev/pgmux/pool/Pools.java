@@ -17,6 +17,7 @@ public final class Pools {
     private final ConcurrentHashMap<Key, Pool> pools = new ConcurrentHashMap<>();
     private final HostSlots hostSlots;
     private final Pool.Opener opener;
+    private volatile int loops = 1;
 
     /** @param maxHostConnections the cap on pooled connections per backend host, read at each opening (0: none) */
     public Pools(Pool.Opener opener, IntSupplier maxHostConnections) {
@@ -24,10 +25,31 @@ public final class Pools {
         this.hostSlots = new HostSlots(maxHostConnections);
     }
 
-    /** The pool for clients of {@code backend} logged in to the backend as {@code user} on {@code database}. */
-    public Pool get(BackendConfig backend, String user, String database) {
-        return pools.computeIfAbsent(new Key(backend, user, database), k -> new Pool(user + "@" + database + "/"
-                + backend.address(), backend.pool(), opener, hostSlots, backend.address()));
+    /** The number of event loops clients are spread over (a pool shares its size out over them). */
+    public void loops(int loops) {
+        this.loops = loops;
+    }
+
+    /**
+     * Counts a client of {@code backend}, logged in to the backend as {@code user} on {@code database}, into its pool.
+     *
+     * @return the pool, or null when the pool has its {@code max_clients} already
+     */
+    public Pool admit(BackendConfig backend, String user, String database) {
+        Key key = new Key(backend, user, database);
+        while (true) {
+            Pool p = pools.computeIfAbsent(key, k -> new Pool(user + "@" + database + "/" + backend.address(),
+                    backend.pool(), opener, hostSlots, backend.address(), loops));
+            switch (p.admit()) {
+                case IN -> {
+                    return p;
+                }
+                case FULL -> {
+                    return null;
+                }
+                case RETIRED -> pools.remove(key, p); // swept meanwhile: a new one takes its place
+            }
+        }
     }
 
     public List<PoolStats> stats() {
@@ -43,7 +65,7 @@ public final class Pools {
         long now = System.nanoTime();
         for (var e : pools.entrySet()) {
             e.getValue().sweep(now);
-            if (e.getValue().empty()) {
+            if (e.getValue().retireIfEmpty()) {
                 pools.remove(e.getKey(), e.getValue());
             }
         }

@@ -86,6 +86,9 @@ public final class ServerConnection {
      */
     public void owner(ServerOwner owner) {
         this.owner = owner;
+        if (state instanceof Ready r) {
+            r.channel().config().setAutoRead(true); // the last owner may have paused it for a slow client
+        }
     }
 
     /** Starts with the first host that resolved. */

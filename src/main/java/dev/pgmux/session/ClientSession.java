@@ -342,14 +342,15 @@ public final class ClientSession {
         BackendConfig backend = a.routed().backend();
         Login login = a.login();
         var forBackend = login.forBackend(backend, new AuthRelay(login.startup(), false, true).protocolMinor());
-        Pool pool = proxy.pools().get(backend, forBackend.user(), forBackend.database());
-        if (!pool.admit()) {
+        Pool pool = proxy.pools().admit(backend, forBackend.user(), forBackend.database());
+        if (pool == null) {
             if (rest != null) {
                 rest.release();
             }
             logLoginFailure("max_clients of the route reached");
-            fail(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many clients for pool \"" + pool.name()
-                    + "\" (max_clients " + pool.config().maxClients() + ")"));
+            fail(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many clients for the pool of user \""
+                    + forBackend.user() + "\" on database \"" + forBackend.database() + "\" (max_clients "
+                    + backend.pool().maxClients() + ")"));
             return;
         }
         PooledClient waiter = new PooledClient(this, client.eventLoop(), backend, a.routed().hosts(), login.startup(),
@@ -440,7 +441,7 @@ public final class ClientSession {
             return;
         }
         boolean between = f.fromClient().atBoundary() && f.fromServer().atBoundary()
-                && f.fromClient().syncPoints() == f.fromServer().syncPoints();
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && !f.fromClient().extendedSinceSync();
         if (!between) {
             server.pool().discard(server, "client left with a request in flight");
             return;
@@ -478,7 +479,7 @@ public final class ClientSession {
 
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
-        return drainRequested && idle();
+        return drainRequested && (idle() || state instanceof Pooling p && !p.tx().attached());
     }
 
     /** The relayed login is over: bytes pass through from here on. */
@@ -509,7 +510,8 @@ public final class ClientSession {
     /** No request in flight, outside a transaction, and both streams between two messages. */
     private boolean idle() {
         return state instanceof Forwarding f && f.fromClient().atBoundary() && f.fromServer().atBoundary()
-                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && f.fromServer().transactionStatus() == 'I';
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && f.fromServer().transactionStatus() == 'I'
+                && !f.fromClient().extendedSinceSync();
     }
 
     // ---------------------------------------------------------------- shutdown
@@ -559,6 +561,10 @@ public final class ClientSession {
                 close("terminated by shutdown");
                 return;
             }
+        }
+        if (state instanceof Pooling p && !p.tx().betweenServerMessages()) {
+            close("terminated by shutdown");
+            return;
         }
         fail(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
     }

@@ -1,6 +1,5 @@
 package dev.pgmux.session;
 
-import dev.pgmux.protocol.frontend.Parse;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,16 +13,21 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ClientStatements {
     private static final AtomicLong NEXT = new AtomicLong();
 
-    /** A client's statement: pgmux's name for it and what prepares it again. */
-    record Prepared(String serverName, Parse parse) {
+    /** A client's statement: pgmux's name for it and what prepares it again (the Parse after its name). */
+    record Prepared(String serverName, byte[] parse) {
     }
+
+    /** The start of every name pgmux gives a statement on a server. */
+    static final String PREFIX = "pgmux_";
+    /** A name pgmux never prepares: what a client's unknown {@link #PREFIX} name becomes, so it cannot reach ours. */
+    static final String NONE = "pgmux-none";
 
     private final Map<String, Prepared> byName = new HashMap<>();
 
-    /** Registers the client's Parse of {@code parse.name()} and returns pgmux's statement for it. */
-    Prepared add(Parse parse) {
-        Prepared p = new Prepared("pgmux_" + Long.toString(NEXT.incrementAndGet(), 36), parse);
-        byName.put(parse.name(), p);
+    /** Registers the client's Parse of {@code name} and returns pgmux's statement for it. */
+    Prepared add(String name, byte[] parse) {
+        Prepared p = new Prepared(PREFIX + Long.toString(NEXT.incrementAndGet(), 36), parse);
+        byName.put(name, p);
         return p;
     }
 

@@ -19,19 +19,39 @@ final class Expectations {
         PARSE, BIND, CLOSE, DESCRIBE, EXECUTE, SYNC, QUERY
     }
 
-    /** One expected answer; {@code onSuccess}/{@code onFailure} (may be null) run when it completes or is skipped. */
-    record Entry(Kind kind, boolean hidden, Runnable onSuccess, Runnable onFailure) {
+    /**
+     * One expected answer; {@code onSuccess}/{@code onFailure} (may be null) run when it completes or is skipped;
+     * an error answering it names statement {@code renameFrom}, which the client knows as {@code renameTo} (or null).
+     */
+    record Entry(Kind kind, boolean hidden, Runnable onSuccess, Runnable onFailure, String renameFrom,
+                 String renameTo) {
     }
 
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
+    private final Runnable onReady;
     private boolean skipping;
 
+    /** @param onReady runs at each ReadyForQuery the client expects */
+    Expectations(Runnable onReady) {
+        this.onReady = onReady;
+    }
+
     void add(Kind kind) {
-        queue.addLast(new Entry(kind, false, null, null));
+        queue.addLast(new Entry(kind, false, null, null, null, null));
     }
 
     void add(Kind kind, boolean hidden, Runnable onSuccess, Runnable onFailure) {
-        queue.addLast(new Entry(kind, hidden, onSuccess, onFailure));
+        queue.addLast(new Entry(kind, hidden, onSuccess, onFailure, null, null));
+    }
+
+    /** An answer whose error names {@code from}, which the client calls {@code to}. */
+    void addRenamed(Kind kind, String from, String to) {
+        queue.addLast(new Entry(kind, false, null, null, from, to));
+    }
+
+    /** The entry the next server message answers, or null. */
+    Entry head() {
+        return queue.peekFirst();
     }
 
     boolean isEmpty() {
@@ -50,8 +70,14 @@ final class Expectations {
      */
     boolean onMessage(byte type) {
         Entry head = queue.peekFirst();
-        if (head == null || type == 'N' || type == 'A' || type == 'S') {
+        if (type == 'N' || type == 'A' || type == 'S') {
             return true; // notices, notifications and parameter changes come at any time
+        }
+        if (head == null) {
+            // An error to a message that expects no answer of its own (Flush after a malformed one): the server
+            // skips to the next Sync.
+            skipping |= type == 'E';
+            return true;
         }
         if (type == 'E') {
             if (head.kind() != Kind.QUERY && head.kind() != Kind.SYNC) {
@@ -77,6 +103,9 @@ final class Expectations {
             queue.pollFirst();
             if (head.onSuccess() != null) {
                 head.onSuccess().run();
+            }
+            if (type == 'Z') {
+                onReady.run();
             }
         }
         return !head.hidden();

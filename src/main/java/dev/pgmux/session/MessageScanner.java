@@ -20,6 +20,8 @@ final class MessageScanner {
     private long syncPoints;
     private long syncsSinceExecute;
     private boolean copyIn;
+    /** Frontend: extended-protocol messages sent since the last Sync or Query. */
+    private boolean extendedSinceSync;
     private byte transactionStatus = 'I';
     /** Where the last scan found a whole Terminate header, or -1. */
     private int terminateAt = -1;
@@ -83,12 +85,18 @@ final class MessageScanner {
             case 'Q', 'F' -> {
                 syncPoints++;
                 syncsSinceExecute = 0;
+                extendedSinceSync = false;
             }
-            case 'E' -> syncsSinceExecute = 0;
+            case 'E' -> {
+                syncsSinceExecute = 0;
+                extendedSinceSync = true;
+            }
+            case 'P', 'B', 'D', 'C', 'H' -> extendedSinceSync = true;
             case 'S' -> {
                 if (!copyIn) {
                     syncPoints++;
                     syncsSinceExecute++;
+                    extendedSinceSync = false;
                 }
             }
             case 'd' -> {
@@ -116,6 +124,14 @@ final class MessageScanner {
      */
     int terminateAt() {
         return terminateAt;
+    }
+
+    /**
+     * Frontend: whether extended-protocol messages went out since the last Sync or Query (the server may be inside
+     * an implicit transaction, or owe answers to a Flush).
+     */
+    boolean extendedSinceSync() {
+        return extendedSinceSync;
     }
 
     /** True between two messages. */

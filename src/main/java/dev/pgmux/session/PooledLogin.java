@@ -35,6 +35,7 @@ final class PooledLogin implements ServerOwner {
     private int processId;
     private byte[] secret = new byte[0];
     private boolean done;
+    private io.netty.util.concurrent.Future<?> timer;
 
     private PooledLogin(Pool pool, PooledClient client) {
         this.pool = pool;
@@ -48,6 +49,14 @@ final class PooledLogin implements ServerOwner {
         ServerConnection server = new ServerConnection(proxy.servers(), client.loop(), client.backend(), client.hosts(),
                 client::forBackend, login);
         login.server = server;
+        // The whole login, not only each host's first answer, within the login timeout.
+        long timeout = proxy.limits().loginTimeout().toMillis();
+        login.timer = client.loop().schedule(() -> {
+            if (!login.done) {
+                login.fail(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "the backend server did not complete"
+                        + " pgmux's login within " + timeout + " ms").encode(ByteBufAllocator.DEFAULT), "login timeout");
+            }
+        }, timeout, java.util.concurrent.TimeUnit.MILLISECONDS);
         server.holdClientBytesUntilReady();
         server.connect();
     }
@@ -121,6 +130,7 @@ final class PooledLogin implements ServerOwner {
             return;
         }
         done = true;
+        timer.cancel(false);
         PooledServer pooled = pool.newServer(server, client.loop(), client.tag(), parameters, processId, secret);
         server.ready();
         ClientSession.log.debug("pooled server opened {} pid={}", logContext(), processId);
@@ -129,6 +139,7 @@ final class PooledLogin implements ServerOwner {
 
     private void fail(ByteBuf error, String why) {
         done = true;
+        timer.cancel(false);
         ClientSession.log.warn("pooled server login failed {} backend={} reason=\"{}\"", logContext(),
                 server.lastEndpoint(), why);
         server.close(why);
@@ -155,6 +166,7 @@ final class PooledLogin implements ServerOwner {
             return;
         }
         done = true;
+        timer.cancel(false);
         pool.openFailed(client, ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, failure == Failure.NO_HOST
                 ? "could not connect to the backend server"
                 : "the backend server closed the connection during authentication").encode(ByteBufAllocator.DEFAULT), why);

@@ -41,6 +41,8 @@ final class ServerReturn implements ServerOwner {
             server.pool().release(server);
             return;
         }
+        // A reset (DISCARD ALL) drops the statements pgmux prepared there: they are prepared again under new names.
+        server.statements().invalidate();
         ServerReturn r = new ServerReturn(server, toRun.size());
         server.connection().owner(r);
         for (String q : toRun) {

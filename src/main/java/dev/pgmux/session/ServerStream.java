@@ -17,9 +17,12 @@ final class ServerStream {
     private boolean statusPending;
     private byte status = 'I';
     private ByteBuf carry;
-    private String renameFrom;
-    private String renameTo;
     private long forwarded;
+
+    /** Whether a server message is under way: its body, or a header split between reads. */
+    boolean midMessage() {
+        return bodyLeft > 0 || carry != null;
+    }
 
     ServerStream(Expectations expect) {
         this.expect = expect;
@@ -47,12 +50,6 @@ final class ServerStream {
     /** Bytes written to the client by the last {@link #forward}. */
     long lastForwarded() {
         return forwarded;
-    }
-
-    /** The next ErrorResponse names statement {@code from}, which the client knows as {@code to}. */
-    void renameInNextError(String from, String to) {
-        renameFrom = from;
-        renameTo = to;
     }
 
     /**
@@ -100,7 +97,8 @@ final class ServerStream {
                 if (length < 4) {
                     return false;
                 }
-                if (type == 'E' && renameTo != null) {
+                Expectations.Entry head = type == 'E' ? expect.head() : null;
+                if (head != null && head.renameTo() != null) {
                     if (end - i < length + 1) {
                         run = write(client, data, run, i);
                         carry = data.retainedSlice(i, end - i);
@@ -108,11 +106,9 @@ final class ServerStream {
                     }
                     expect.onMessage(type);
                     run = write(client, data, run, i);
-                    ByteBuf renamed = renamed(data.slice(i, length + 1), client);
+                    ByteBuf renamed = renamed(data.slice(i, length + 1), client, head.renameFrom(), head.renameTo());
                     forwarded += renamed.readableBytes();
                     client.write(renamed, client.voidPromise());
-                    renameFrom = null;
-                    renameTo = null;
                     i += length + 1;
                     continue;
                 }
@@ -147,7 +143,7 @@ final class ServerStream {
     }
 
     /** The ErrorResponse with the statement's name as the client knows it in its message. */
-    private ByteBuf renamed(ByteBuf error, Channel client) {
+    private static ByteBuf renamed(ByteBuf error, Channel client, String renameFrom, String renameTo) {
         ByteBuf out = client.alloc().buffer(error.readableBytes() + 16);
         out.writeByte('E').writeInt(0);
         int i = error.readerIndex() + 5;
@@ -158,11 +154,11 @@ final class ServerStream {
             if (zero < 0) {
                 break;
             }
-            String value = error.toString(i + 1, zero - i - 1, StandardCharsets.UTF_8);
+            String value = error.toString(i + 1, zero - i - 1, StandardCharsets.ISO_8859_1);
             if (code == 'M') {
                 value = value.replace("\"" + renameFrom + "\"", "\"" + renameTo + "\"");
             }
-            out.writeByte(code).writeBytes(value.getBytes(StandardCharsets.UTF_8)).writeByte(0);
+            out.writeByte(code).writeBytes(value.getBytes(StandardCharsets.ISO_8859_1)).writeByte(0);
             i = zero + 1;
         }
         out.writeByte(0);

@@ -7,11 +7,7 @@ import dev.pgmux.pool.Pool;
 import dev.pgmux.pool.PooledServer;
 import dev.pgmux.pool.SessionStateScan;
 import dev.pgmux.protocol.ErrorResponse;
-import dev.pgmux.protocol.ProtocolException;
 import dev.pgmux.protocol.SqlState;
-import dev.pgmux.protocol.frontend.Close;
-import dev.pgmux.protocol.frontend.Describe;
-import dev.pgmux.protocol.frontend.Parse;
 import dev.pgmux.server.Inbox;
 import dev.pgmux.server.ServerOwner;
 import dev.pgmux.session.Expectations.Kind;
@@ -45,7 +41,7 @@ final class TransactionClient implements ServerOwner {
     private final PoolConfig config;
     private final Inbox inbox = new Inbox();
     private final ClientStatements statements = new ClientStatements();
-    private final Expectations expect = new Expectations();
+    private final Expectations expect = new Expectations(() -> copyIn = false);
     private final ServerStream fromServer;
     private PooledServer server;
     private volatile CancelRegistry.Target cancelTarget;
@@ -54,8 +50,10 @@ final class TransactionClient implements ServerOwner {
     private boolean ended;
     /** Why the client is pinned to its server, or null. */
     private String pin;
-    /** The client's last unnamed Parse (it may Bind it in a later cycle, on another server), or null. */
-    private Parse unnamed;
+    /** The client's last unnamed Parse after its name (it may Bind it in a later cycle, on another server), or null. */
+    private byte[] unnamed;
+    /** Extended-protocol messages went out since the last Sync: the server may hold an implicit transaction. */
+    private boolean sinceSync;
     private boolean unnamedHere;
     private boolean copyIn;
     private int syncsSinceExecute;
@@ -76,6 +74,11 @@ final class TransactionClient implements ServerOwner {
 
     boolean attached() {
         return server != null;
+    }
+
+    /** Whether the client may be sent a message of pgmux's now: no server message is under way to it. */
+    boolean betweenServerMessages() {
+        return server == null || !fromServer.midMessage();
     }
 
     // ---------------------------------------------------------------- attaching and releasing
@@ -120,8 +123,8 @@ final class TransactionClient implements ServerOwner {
 
     /** Gives the server back when nothing is in flight, outside a transaction, and the client is not pinned. */
     private void releaseIfDone() {
-        if (server == null || pin != null || !expect.isEmpty() || expect.skipping() || copyIn || inbox.isReadable()
-                || !fromServer.idle() || fromServer.status() != 'I') {
+        if (server == null || pin != null || !expect.isEmpty() || expect.skipping() || copyIn || sinceSync
+                || inbox.isReadable() || !fromServer.idle() || fromServer.status() != 'I') {
             return;
         }
         PooledServer s = server;
@@ -150,7 +153,9 @@ final class TransactionClient implements ServerOwner {
         server = null;
         cancelTarget = null;
         if (s != null) {
-            if (expect.isEmpty() && !expect.skipping() && !copyIn && fromServer.idle()) {
+            if (pin != null && config.resetQuery().isBlank()) {
+                pool.discard(s, "a pinned client left and no server_reset_query clears its state");
+            } else if (expect.isEmpty() && !expect.skipping() && !copyIn && !sinceSync && fromServer.idle()) {
                 List<String> queries = new ArrayList<>(2);
                 if (fromServer.status() != 'I') {
                     queries.add("ROLLBACK");
@@ -205,6 +210,10 @@ final class TransactionClient implements ServerOwner {
                 if (buf.readableBytes() < length + 1) {
                     break;
                 }
+                if (server == null && buf.getByte(buf.readerIndex()) == 'X') {
+                    session.close("client terminated"); // between transactions: no server to take for it
+                    return;
+                }
                 if (server == null) {
                     if (!waiting) {
                         acquire();
@@ -226,67 +235,84 @@ final class TransactionClient implements ServerOwner {
         } finally {
             processing = false;
         }
+        releaseIfDone();
     }
 
     /** One whole client message, which this call takes over. */
     private void onMessage(ByteBuf frame) {
         byte type = frame.getByte(frame.readerIndex());
-        if (expect.skipping() && type != 'S' && type != 'X') {
+        switch (type) {
+            case 'd' -> {
+                if (!copyIn) {
+                    copyIn = true;
+                    // the server ignores the Syncs sent since the Execute that started the COPY
+                    expect.dropSyncsSinceExecute(syncsSinceExecute);
+                    syncsSinceExecute = 0;
+                }
+                send(frame);
+                return;
+            }
+            case 'c', 'f' -> {
+                if (!copyIn) {
+                    expect.dropSyncsSinceExecute(syncsSinceExecute); // a COPY without data
+                    syncsSinceExecute = 0;
+                }
+                copyIn = false;
+                send(frame);
+                return;
+            }
+            case 'X' -> {
+                frame.release();
+                session.close("client terminated");
+                return;
+            }
+            default -> {
+            }
+        }
+        if (expect.skipping() && type != 'S') {
+            sinceSync = true;
             send(frame); // the server skips it after an error; so does the bookkeeping
             return;
         }
-        try {
-            switch (type) {
-                case 'Q' -> onQuery(frame);
-                case 'P' -> onParse(frame);
-                case 'B' -> onBind(frame);
-                case 'D' -> onDescribe(frame);
-                case 'C' -> onClose(frame);
-                case 'E' -> {
-                    syncsSinceExecute = 0;
-                    expect.add(Kind.EXECUTE);
-                    send(frame);
-                }
-                case 'S' -> {
-                    if (!copyIn) {
-                        syncsSinceExecute++;
-                        expect.add(Kind.SYNC);
-                        expect.syncSent();
-                        pool.countQuery();
-                    }
-                    send(frame);
-                }
-                case 'F' -> {
-                    expect.add(Kind.QUERY);
-                    send(frame);
-                }
-                case 'd' -> {
-                    if (!copyIn) {
-                        copyIn = true;
-                        expect.dropSyncsSinceExecute(syncsSinceExecute);
-                        syncsSinceExecute = 0;
-                    }
-                    send(frame);
-                }
-                case 'c', 'f' -> {
-                    copyIn = false;
-                    send(frame);
-                }
-                case 'X' -> {
-                    frame.release();
-                    session.close("client terminated");
-                }
-                default -> send(frame); // Flush, or what the server will refuse
+        switch (type) {
+            case 'Q' -> onQuery(frame);
+            case 'P' -> onParse(frame);
+            case 'B' -> onBind(frame);
+            case 'D' -> onDescribeOrClose(frame, Kind.DESCRIBE);
+            case 'C' -> onDescribeOrClose(frame, Kind.CLOSE);
+            case 'E' -> {
+                sinceSync = true;
+                syncsSinceExecute = 0;
+                expect.add(Kind.EXECUTE);
+                send(frame);
             }
-        } catch (ProtocolException e) {
-            send(frame); // malformed: the server answers it as PostgreSQL does
+            case 'S' -> {
+                if (!copyIn) {
+                    sinceSync = false;
+                    syncsSinceExecute++;
+                    expect.add(Kind.SYNC);
+                    expect.syncSent();
+                    pool.countQuery();
+                }
+                send(frame);
+            }
+            case 'F' -> {
+                expect.add(Kind.QUERY);
+                send(frame);
+            }
+            default -> {
+                sinceSync = true; // Flush, or what the server will refuse
+                send(frame);
+            }
         }
     }
 
     private void onQuery(ByteBuf frame) {
-        String sql = cstring(frame, frame.readerIndex() + 5);
+        String sql = Frames.cstring(frame, frame.readerIndex() + 5);
         unnamed = null; // a simple query drops the unnamed statement
         unnamedHere = false;
+        sinceSync = false;
+        syncsSinceExecute = 0;
         expect.add(Kind.QUERY);
         pool.countQuery();
         SessionStateScan.Finding found = SessionStateScan.scan(sql);
@@ -303,132 +329,156 @@ final class TransactionClient implements ServerOwner {
         send(frame);
     }
 
-    private void onParse(ByteBuf frame) throws ProtocolException {
-        Parse parse = Parse.decode(frame);
-        SessionStateScan.Finding found = SessionStateScan.scan(parse.query());
+    private void onParse(ByteBuf frame) {
+        sinceSync = true;
+        int from = frame.readerIndex() + 5;
+        int nameEnd = Frames.end(frame, from);
+        if (nameEnd < 0) {
+            expect.add(Kind.PARSE);
+            send(frame); // malformed: the server answers it as PostgreSQL does
+            return;
+        }
+        String name = Frames.cstring(frame, from);
+        byte[] rest = Frames.parseRest(frame, nameEnd);
+        frame.release();
+        SessionStateScan.Finding found = SessionStateScan.scan(Frames.query(rest));
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
-            frame.release();
-            frame = new Parse(parse.name(), refusal(found), new int[0]).encode(client.alloc());
-            parse = Parse.decode(frame);
+            byte[] sql = refusal(found).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            rest = new byte[sql.length + 3];
+            System.arraycopy(sql, 0, rest, 0, sql.length); // then a zero, and no parameter types
         } else {
             notePin(found);
         }
-        if (parse.name().isEmpty()) {
-            unnamed = parse;
+        if (name.isEmpty()) {
+            byte[] mine = rest;
+            unnamed = mine;
             unnamedHere = true;
             expect.add(Kind.PARSE, false, null, () -> {
-                unnamed = null;
+                if (unnamed == mine) {
+                    unnamed = null;
+                }
             });
-            send(frame);
+            send(Frames.parse(client.alloc(), "", rest));
             return;
         }
-        frame.release();
-        if (statements.has(parse.name())) {
-            // PostgreSQL refuses it, and skips to the next Sync: so does pgmux, with the server's own words.
-            duplicate(parse.name());
+        ClientStatements.Prepared existing = statements.get(name);
+        if (existing != null) {
+            // PostgreSQL refuses it and skips to the next Sync: a Parse of the server's statement of that name gets
+            // the same refusal from the server itself, with the client's name put back into its message.
+            String serverName = prepareHere(name);
+            expect.addRenamed(Kind.PARSE, serverName, name);
+            send(Frames.parse(client.alloc(), serverName, existing.parse()));
             return;
         }
-        String name = parse.name();
-        ClientStatements.Prepared p = statements.add(parse);
-        String serverName = server.statements().nameFor(p.serverName());
+        ClientStatements.Prepared p = statements.add(name, rest);
         PooledServer on = server;
+        String serverName = on.statements().nameFor(p.serverName());
         evictFor(serverName);
         expect.add(Kind.PARSE, false, null, () -> {
             on.statements().remove(serverName);
-            statements.remove(name);
+            if (statements.get(name) == p) {
+                statements.remove(name);
+            }
         });
-        send(new Parse(serverName, parse.query(), parse.parameterTypes()).encode(client.alloc()));
+        send(Frames.parse(client.alloc(), serverName, rest));
     }
 
     private void onBind(ByteBuf frame) {
-        int portalEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
-        int nameEnd = portalEnd < 0 ? -1 : frame.indexOf(portalEnd + 1, frame.writerIndex(), (byte) 0);
+        sinceSync = true;
+        int portalEnd = Frames.end(frame, frame.readerIndex() + 5);
+        int nameEnd = portalEnd < 0 ? -1 : Frames.end(frame, portalEnd + 1);
         if (nameEnd < 0) {
             expect.add(Kind.BIND);
             send(frame);
             return;
         }
-        String name = frame.toString(portalEnd + 1, nameEnd - portalEnd - 1, StandardCharsets.UTF_8);
+        String name = Frames.cstring(frame, portalEnd + 1);
         String serverName = prepareHere(name);
-        expect.add(Kind.BIND);
         if (serverName == null) {
+            expect.add(Kind.BIND);
             send(frame);
             return;
         }
-        byte[] newName = serverName.getBytes(StandardCharsets.UTF_8);
-        int head = portalEnd + 1 - frame.readerIndex();
-        int tail = frame.writerIndex() - nameEnd;
-        ByteBuf out = client.alloc().buffer(head + newName.length + tail);
-        out.writeBytes(frame, frame.readerIndex(), head);
-        out.writeBytes(newName);
-        out.writeBytes(frame, nameEnd, tail);
-        out.setInt(1, out.readableBytes() - 1);
+        expect.addRenamed(Kind.BIND, serverName, name);
+        ByteBuf out = Frames.rename(client.alloc(), frame, portalEnd + 1, nameEnd, serverName);
         frame.release();
         send(out);
     }
 
-    private void onDescribe(ByteBuf frame) throws ProtocolException {
-        Describe d = Describe.decode(frame);
-        expect.add(Kind.DESCRIBE);
-        String serverName = d.kind() == Describe.STATEMENT ? prepareHere(d.name()) : null;
-        if (serverName == null) {
-            send(frame);
-        } else {
-            frame.release();
-            send(new Describe(Describe.STATEMENT, serverName).encode(client.alloc()));
-        }
-    }
-
-    private void onClose(ByteBuf frame) throws ProtocolException {
-        Close c = Close.decode(frame);
-        if (c.kind() != Close.STATEMENT) {
-            expect.add(Kind.CLOSE);
-            send(frame);
+    private void onDescribeOrClose(ByteBuf frame, Kind kind) {
+        sinceSync = true;
+        byte type = frame.getByte(frame.readerIndex());
+        int from = frame.readerIndex() + 6;
+        if (frame.readableBytes() < 7 || frame.getByte(from - 1) != 'S' || Frames.end(frame, from) < 0) {
+            expect.add(kind);
+            send(frame); // a portal, or malformed
             return;
         }
-        if (c.name().isEmpty()) {
+        String name = Frames.cstring(frame, from);
+        if (kind == Kind.DESCRIBE) {
+            String serverName = prepareHere(name); // before the Describe: its answers come first
+            if (serverName == null) {
+                expect.add(kind);
+                send(frame);
+            } else {
+                frame.release();
+                expect.addRenamed(kind, serverName, name);
+                send(Frames.named(client.alloc(), type, (byte) 'S', serverName));
+            }
+            return;
+        }
+        if (name.isEmpty()) {
             unnamed = null;
             unnamedHere = false;
         }
-        ClientStatements.Prepared p = statements.remove(c.name());
+        ClientStatements.Prepared p = statements.remove(name);
         if (p == null) {
-            expect.add(Kind.CLOSE);
-            send(frame); // closing what does not exist is no error
+            expect.add(kind);
+            if (name.startsWith(ClientStatements.PREFIX)) {
+                frame.release();
+                send(Frames.named(client.alloc(), type, (byte) 'S', ClientStatements.NONE)); // never another's
+            } else {
+                send(frame); // closing what does not exist is no error
+            }
             return;
         }
         frame.release();
         PooledServer on = server;
         String serverName = on.statements().nameFor(p.serverName());
-        expect.add(Kind.CLOSE, false, () -> on.statements().remove(serverName), () -> statements.put(c.name(), p));
+        expect.add(kind, false, () -> on.statements().remove(serverName), () -> {
+            if (!statements.has(name)) {
+                statements.put(name, p);
+            }
+        });
         // Closed where it runs now; on other servers it ages out of their statement caches.
-        send(new Close(Close.STATEMENT, serverName).encode(client.alloc()));
+        send(Frames.named(client.alloc(), type, (byte) 'S', serverName));
     }
 
     /**
      * The name on this server of the client's statement {@code name}, prepared first (hidden from the client) if this
      * server does not have it yet; null for the unnamed statement or a name the client never prepared (forwarded as
-     * it is: the server answers as it would).
+     * it is: the server answers as it would), but for a name in pgmux's own namespace, which becomes one that never
+     * exists.
      */
     private String prepareHere(String name) {
         if (name.isEmpty()) {
             if (!unnamedHere && unnamed != null) {
                 expect.add(Kind.PARSE, true, null, null);
-                send(unnamed.encode(client.alloc()));
+                send(Frames.parse(client.alloc(), "", unnamed));
                 unnamedHere = true;
             }
             return null;
         }
         ClientStatements.Prepared p = statements.get(name);
         if (p == null) {
-            return null;
+            return name.startsWith(ClientStatements.PREFIX) ? ClientStatements.NONE : null;
         }
         PooledServer on = server;
         String serverName = on.statements().nameFor(p.serverName());
         if (!on.statements().has(serverName)) {
             evictFor(serverName);
             expect.add(Kind.PARSE, true, null, () -> on.statements().remove(serverName));
-            Parse parse = p.parse();
-            send(new Parse(serverName, parse.query(), parse.parameterTypes()).encode(client.alloc()));
+            send(Frames.parse(client.alloc(), serverName, p.parse()));
         }
         return serverName;
     }
@@ -438,18 +488,8 @@ final class TransactionClient implements ServerOwner {
         String evicted = server.statements().add(serverName);
         if (evicted != null) {
             expect.add(Kind.CLOSE, true, null, null);
-            send(new Close(Close.STATEMENT, evicted).encode(client.alloc()));
+            send(Frames.named(client.alloc(), (byte) 'C', (byte) 'S', evicted));
         }
-    }
-
-    /** A Parse of a name the client has prepared already: PostgreSQL's error, and the server skips to Sync. */
-    private void duplicate(String name) {
-        // A Parse the server refuses the same way puts it into the same state: the statement is there under this name.
-        ClientStatements.Prepared p = statements.get(name);
-        String serverName = prepareHere(name);
-        expect.add(Kind.PARSE, false, null, null);
-        send(new Parse(serverName, p.parse().query(), p.parse().parameterTypes()).encode(client.alloc()));
-        fromServer.renameInNextError(serverName, name);
     }
 
     private void notePin(SessionStateScan.Finding found) {
@@ -472,11 +512,6 @@ final class TransactionClient implements ServerOwner {
 
     private void send(ByteBuf message) {
         server.connection().write(message);
-    }
-
-    private static String cstring(ByteBuf frame, int from) {
-        int end = frame.indexOf(from, frame.writerIndex(), (byte) 0);
-        return frame.toString(from, (end < 0 ? frame.writerIndex() : end) - from, StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- server to client (ServerOwner)
