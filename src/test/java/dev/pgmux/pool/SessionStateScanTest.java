@@ -212,6 +212,7 @@ class SessionStateScanTest {
             "SELECT 'it''s; SET x = 1'",
             "SELECT E'\\'; SET x = 1'",
             "SELECT e'\\\\\\'; SET x = 1'",
+            "SELECT E'a''\\'; SET x = 1'", // '' is a quote in E'' too, and the backslash then escapes the next
             "SELECT U&'d\\0061t\\+000061; SET x = 1'",
             "SELECT N'; SET x = 1'",
             "SELECT X'; SET x = 1'",
