@@ -284,17 +284,15 @@ public final class SessionStateScan {
 
     /**
      * Whether the set_config call whose arguments start at {@code pos} is transaction-local: its third argument is
-     * the single token {@code true}, or an argument is {@code is_local => true} (or {@code :=}). Anything else, a
-     * parameter, an expression, or more than {@link #SET_CONFIG_TOKENS} tokens to read, counts as session-level.
+     * the single token {@code true}. Anything else, a parameter, an expression, or more than
+     * {@link #SET_CONFIG_TOKENS} tokens to read, counts as session-level. (set_config's arguments have no names in
+     * pg_proc, so a call in named notation fails and needs no reading.)
      */
     private static boolean localSetConfig(CharSequence sql, int pos, int len, boolean standard) {
         int depth = 0;
         int arg = 0;
-        int n = 0;
-        Word first = Word.NONE;
-        Word last = Word.NONE;
-        int operator = 0; // the two characters after the first token, as in "=>" or ":="
-        boolean local = false;
+        int n = 0; // tokens of the current argument
+        boolean isTrue = false;
         for (int budget = SET_CONFIG_TOKENS; budget > 0; budget--) {
             if ((pos = SqlLexer.skipSpace(sql, pos, len)) >= len) {
                 return false;
@@ -303,27 +301,16 @@ public final class SessionStateScan {
             int type = SqlLexer.type(token);
             int end = SqlLexer.end(token);
             char c = type == CHAR ? sql.charAt(pos) : 0;
-            if (depth == 0 && (c == ',' || c == ')')) {
-                local |= n == 1 && arg == 2 && first == Word.TRUE
-                        || n == 4 && first == Word.IS_LOCAL && (operator == ('=' << 16 | '>') || operator == (':' << 16 | '='))
-                        && last == Word.TRUE;
-                if (c == ')') {
-                    return local;
-                }
+            if (depth == 0 && c == ')') {
+                return arg == 2 && n == 1 && isTrue;
+            } else if (depth == 0 && c == ',') {
                 arg++;
-                n = operator = 0;
-                first = last = Word.NONE;
+                n = 0;
+            } else if (c == ';') {
+                return false;
             } else {
-                if (c == ';') {
-                    return false;
-                }
                 depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-                last = Word.of(sql, pos, end, type); // never TRUE for "true" in double quotes, a column
-                if (n == 0) {
-                    first = last;
-                } else if (n <= 2) {
-                    operator = operator << 16 | c;
-                }
+                isTrue = n == 0 && type == WORD && Word.of(sql, pos, end, type) == Word.TRUE; // "true" is a column
                 n++;
             }
             pos = end;

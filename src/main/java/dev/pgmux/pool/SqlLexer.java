@@ -274,14 +274,14 @@ final class SqlLexer {
 
     /**
      * The words the scanners look for. Keywords match unquoted words only, whatever their case; names (functions,
-     * the pg_temp schema, a parameter name) match quoted identifiers too, exactly, as PostgreSQL folds only unquoted
+     * the pg_temp schema) match quoted identifiers too, exactly, as PostgreSQL folds only unquoted
      * words to lower case.
      */
     enum Word {
         NONE, ALL, ANALYSE, ANALYZE, CONSTRAINTS, CREATE, DEALLOCATE, DECLARE, DISCARD, EXPLAIN, FOR, GLOBAL, HOLD,
         INSERT, INTO, LISTEN, LOAD, LOCAL, MERGE, OR, PLANS, PREPARE, REPLACE, SET, TABLE, TEMP, TEMPORARY, TO,
         TRANSACTION, TRUE, VERBOSE, WITH,
-        SET_CONFIG(true), IS_LOCAL(true), PG_TEMP(true), PG_ADVISORY_LOCK(true), PG_ADVISORY_LOCK_SHARED(true),
+        SET_CONFIG(true), PG_TEMP(true), PG_ADVISORY_LOCK(true), PG_ADVISORY_LOCK_SHARED(true),
         PG_TRY_ADVISORY_LOCK(true), PG_TRY_ADVISORY_LOCK_SHARED(true);
 
         private static final Word[][] BY_LENGTH = byLength();

@@ -53,7 +53,9 @@ class SessionStateScanTest {
                 Arguments.of("SELECT set_config('app.user', 'a', 1 = 1)", SET_CONFIG),
                 Arguments.of("SELECT set_config('app.user', 'a', (true))", SET_CONFIG),
                 Arguments.of("SELECT set_config('app.user', 'a', \"true\")", SET_CONFIG),
-                Arguments.of("SELECT set_config('app.user', 'a', is_local => false)", SET_CONFIG),
+                Arguments.of("SELECT set_config('app.user', 'a', true::boolean)", SET_CONFIG),
+                Arguments.of("SELECT set_config('app.user', 'a', 'true')", SET_CONFIG),
+                Arguments.of("SELECT set_config('app.user', 'a', true, 'more')", SET_CONFIG), // an error anyway
                 Arguments.of("SELECT pg_catalog.set_config('search_path', '', false)", SET_CONFIG),
                 Arguments.of("SELECT \"pg_catalog\".\"set_config\"('a.b', 'c', false)", SET_CONFIG),
                 Arguments.of("SELECT PG_CATALOG . SET_CONFIG /* */ ('a.b', 'c', FALSE)", SET_CONFIG),
@@ -174,8 +176,8 @@ class SessionStateScanTest {
             "SELECT set_config('app.user', $1, TRUE)",
             "SELECT set_config('app.user', (SELECT name FROM u WHERE id = $1), true)",
             "SELECT pg_catalog.set_config('app.user', 'a', true)",
-            "SELECT set_config('app.user', 'a', is_local => true)",
-            "SELECT set_config(setting_name := 'app.user', new_value := 'a', \"is_local\" := true)",
+            "SELECT set_config('app.user', 'a' || (SELECT f(1, 2)), true)",
+            "SELECT set_config('app.user', 'a', /* local */ true) -- , false)",
             "SELECT set_config",
             "SELECT t.set_config FROM t",
             // advisory locks local to the transaction, and unlocks
