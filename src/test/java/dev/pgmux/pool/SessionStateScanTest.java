@@ -12,8 +12,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgmux.pool.SessionStateScan.Cause;
 import dev.pgmux.pool.SessionStateScan.Finding;
+import java.lang.management.ManagementFactory;
 import java.nio.CharBuffer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -298,6 +300,29 @@ class SessionStateScanTest {
         assertThat(SessionStateScan.scan(latin1)).extracting(Finding::cause).isEqualTo(SET);
         // '$' continues a word, whatever its letters: "é$$" is no dollar quote
         assertThat(SessionStateScan.scan("SELECT é$$; SET x.y = 1")).extracting(Finding::cause).isEqualTo(SET);
+    }
+
+    @Test
+    void scanningAllocatesNothingUntilItFindsSomething() {
+        // passes the letter prefilter ("offset", "set_config", "temp") and exercises every kind of token
+        String sql = "SELECT set_config('a.b', $1, true), E'x\\'' AS \"q\", $t$ body $t$, B'01', 1.5e3 /* /* */ */ "
+                + "FROM t WHERE temp > 0 -- note\n OFFSET 3; UPDATE t SET a = 1; SET LOCAL x = 1; DISCARD ALL";
+        assertThat(SessionStateScan.scan(sql)).isNull();
+        Assumptions.assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        int found = 0;
+
+        long before = threads.getThreadAllocatedBytes(thread);
+        for (int i = 0; i < 10_000; i++) {
+            found += SessionStateScan.scan(sql) == null ? 0 : 1;
+            found += SessionStateScan.dropsPreparedStatements(sql) ? 0 : 1;
+        }
+        long allocated = threads.getThreadAllocatedBytes(thread) - before;
+
+        assertThat(found).isZero();
+        // one object per scan would be at least 160,000 bytes; the counter itself may count a few
+        assertThat(allocated).isLessThan(4_096);
     }
 
     @ParameterizedTest
