@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * libpq's own tools through the proxy: psql (TLS, Ctrl-C cancel, \copy, \lo_import) and pgbench. Skipped where
  * they are not installed (Debian: postgresql-client).
  */
-class PsqlIT {
+public class PsqlIT {
     static LocalPostgres pg;
     static ProxyServer proxy;
 
@@ -45,7 +45,7 @@ class PsqlIT {
         }
     }
 
-    static boolean onPath(String tool) {
+    public static boolean onPath(String tool) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
             if (Files.isExecutable(Path.of(dir, tool))) {
                 return true;

@@ -185,6 +185,25 @@ class PinningIT {
     }
 
     @Test
+    void psqlScriptsRunThroughATransactionPool() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.pgmux.PsqlIT.onPath("psql"), "psql is not installed");
+        ProcessBuilder pb = new ProcessBuilder("psql", "-X", "-v", "ON_ERROR_STOP=1", "-At",
+                "host=127.0.0.1 port=" + proxy.port() + " user=pin dbname=postgres sslmode=disable",
+                "-c", "select 40 + 2",
+                "-c", "begin; create temp table psql_pool(x int); insert into psql_pool values (1), (2); commit",
+                "-c", "\\copy psql_pool from stdin",
+                "-c", "select sum(x) from psql_pool")
+                .redirectErrorStream(true);
+        Process p = pb.start();
+        p.getOutputStream().write("3\n4\n\\.\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out.lines().toList()).as(out).contains("42", "COMMIT", "COPY 2", "10").last().isEqualTo("10");
+    }
+
+    @Test
     void onSessionStateErrorRefusesWith0A000() throws Exception {
         try (Connection c = connect("refuse")) {
             assertThatThrownBy(() -> {
