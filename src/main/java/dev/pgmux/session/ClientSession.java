@@ -7,6 +7,7 @@ import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
 import dev.pgmux.cancel.CancelForwarder;
 import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.listen.ClientAddress;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
@@ -67,18 +68,27 @@ public final class ClientSession {
     /** The key this session handed out instead of its server's, registered from BackendKeyData to the end. */
     private CancelRegistry.Entry cancelKey;
     private boolean drainRequested;
+    /**
+     * The drain began before this session was logged in (it was accepted before the listeners closed): it ends at its
+     * first idle moment after a request of its own, not right after its login, so that a client connecting during a
+     * rolling restart gets served, not a FATAL before its first query.
+     */
+    private boolean drainAfterLogin;
     private long bytesFromClient;
     private long bytesFromServer;
 
     ClientSession(ProxyContext proxy, Channel client) {
         this.proxy = proxy;
         this.client = client;
-        this.clientAddress = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        this.clientAddress = ClientAddress.of(client); // a PROXY header's, the peer's, or none (Unix socket)
         InetAddress ip = clientAddress == null ? null : clientAddress.getAddress();
         String refusal = proxy.clients().open(ip, proxy.limits());
         counted = true;
         proxy.sessions().add(this);
         this.state = new Startup(new ClientStartup(this, proxy, client, refusal));
+        if (proxy.draining()) {
+            drain(); // accepted just before the listeners closed, after the drain went through the sessions
+        }
         Limits limits = proxy.limits();
         this.loginTimeout = client.eventLoop().schedule(this::onLoginTimeout, limits.loginTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
@@ -322,7 +332,8 @@ public final class ClientSession {
 
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
-        return drainRequested && idle();
+        return drainRequested && idle()
+                && (!drainAfterLogin || state instanceof Forwarding f && f.fromClient().syncPoints() > 0);
     }
 
     /** The relayed login is over: bytes pass through from here on. */
@@ -364,22 +375,15 @@ public final class ClientSession {
             drainRequested = true;
             switch (state) {
                 case Forwarding f -> {
-                    if (idle()) {
+                    if (drainDue()) {
                         terminate();
                     }
                 }
-                case Relaying r when r.server().isLoggingIn() -> {
-                    // let it finish logging in; it ends at its first idle moment
-                }
-                case Hidden h -> {
-                    // as a real login would: it ends on its own, with 28P01, soon
-                }
-                case Authenticating a -> {
-                    // let it finish logging in, as a relayed login does; it ends at its first idle moment
-                }
                 case Closed c -> {
                 }
-                default -> fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+                // Still logging in (a hidden user's exchange ends on its own, with 28P01): it goes on, and ends at its
+                // first idle moment after a request of its own.
+                default -> drainAfterLogin = true;
             }
         });
     }
