@@ -243,6 +243,7 @@ public final class ProxyServer implements AutoCloseable {
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
                 Cluster.instanceIdOf(cluster));
         context.roleCheck(roleCheck);
+        context.pools().loops(threads);
         context.authFile(this::authFile);
         context.authenticator(authenticator, authenticatorTimeout);
         context.cleartextWithoutTls(cleartextWithoutTls);
@@ -263,6 +264,7 @@ public final class ProxyServer implements AutoCloseable {
                 tls.reloadIfChanged();
             }
         }, 2, 2, TimeUnit.SECONDS);
+        housekeeping.scheduleWithFixedDelay(() -> context.pools().sweep(), 1, 1, TimeUnit.SECONDS);
         clientChannels = new ClientChannels(context, proxyProtocol);
         try {
             listeners = Listeners.bind(transport, bossGroup, workerGroup, clientChannels,
@@ -303,6 +305,12 @@ public final class ProxyServer implements AutoCloseable {
     public ProxyStats stats() {
         ProxyContext ctx = context;
         return ctx == null ? new ProxyStats(0, 0, 0, 0) : ctx.stats();
+    }
+
+    /** The server connection pools of pooled routes, now (empty before start). */
+    public List<dev.pgmux.pool.PoolStats> poolStats() {
+        ProxyContext ctx = context;
+        return ctx == null ? List.of() : ctx.pools().stats();
     }
 
     /** Replaces the router for new connections; running sessions keep their backend. */
@@ -448,6 +456,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private void shutdownResources() {
+        context.pools().close();
         if (housekeeping != null) {
             housekeeping.shutdownNow();
         }

@@ -83,7 +83,8 @@ class BackendConfigTest {
                 .doesNotContain("backend-pw")
                 .contains("auth=PROXY, clientAuthMethod=SCRAM_SHA_256, clientCredential=***, password=Secret[***]");
         assertThat(BackendConfig.of("db", 5432, null).toString()).endsWith("auth=PASSTHROUGH,"
-                + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null, authUser=null, authQuery=null]");
+                + " clientAuthMethod=SCRAM_SHA_256, clientCredential=null, password=null, authUser=null, authQuery=null,"
+                + " pool=" + PoolConfig.NONE + "]");
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Maps the cancel keys pgmux gives clients to the backend sessions they stand for.
@@ -28,8 +29,14 @@ public final class CancelRegistry {
     public record Target(InetSocketAddress backend, int processId, byte[] secret) {
     }
 
-    /** The key given to a client, and what it maps to. */
-    public record Entry(int processId, byte[] secret, Target target) {
+    /**
+     * The key given to a client, and what it maps to: a fixed target, or, for a pooled client whose server changes,
+     * whichever {@code live} names at the moment of the cancel (null while it holds none).
+     */
+    public record Entry(int processId, byte[] secret, Target target, Supplier<Target> live) {
+        Target now() {
+            return live != null ? live.get() : target;
+        }
     }
 
     private static final int INSTANCE_SHIFT = 23;
@@ -74,7 +81,22 @@ public final class CancelRegistry {
                     : random.nextInt(1, LOW_BITS + 1);
             pid = instanceId << INSTANCE_SHIFT | low;
         }
-        Entry entry = new Entry(pid, secret, target);
+        Entry entry = new Entry(pid, secret, target, null);
+        entries.merge(pid, new Entry[] {entry}, CancelRegistry::concat);
+        return entry;
+    }
+
+    /**
+     * Registers a pooled client, whose cancel goes to the server {@code live} names when it arrives (nowhere while
+     * it names none), and returns the key to hand the client: a process id of pgmux's choosing, since the client's
+     * server changes.
+     */
+    public Entry registerLive(Supplier<Target> live, int secretLength) {
+        byte[] secret = new byte[secretLength];
+        random.nextBytes(secret);
+        int low = random.nextInt(1, LOW_BITS + 1);
+        int pid = instanceId == 0 ? low : instanceId << INSTANCE_SHIFT | low;
+        Entry entry = new Entry(pid, secret, null, live);
         entries.merge(pid, new Entry[] {entry}, CancelRegistry::concat);
         return entry;
     }
@@ -94,7 +116,7 @@ public final class CancelRegistry {
         for (Entry e : entries.getOrDefault(processId, NONE)) {
             // every entry is compared, so that the time taken says nothing about which one matched
             if (MessageDigest.isEqual(e.secret(), secret) && found == null) {
-                found = e.target();
+                found = e.now();
             }
         }
         return found;

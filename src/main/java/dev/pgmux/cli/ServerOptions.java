@@ -73,6 +73,11 @@ final class ServerOptions {
             description = "Client connections at once from one address (0: unlimited). Default: 0.")
     Integer maxConnectionsPerIp;
 
+    @Option(names = "--max-host-connections", paramLabel = "N",
+            description = "Pooled server connections at once to one backend host, across all pools (0: unlimited)."
+                    + " Default: 0.")
+    Integer maxHostConnections;
+
     @Option(names = "--login-timeout", paramLabel = "DURATION",
             description = "Time a client has to log in: 15s, 500ms, 2m; a bare number is seconds. Default: 15s.")
     String loginTimeout;
@@ -125,6 +130,7 @@ final class ServerOptions {
         add(s, "--tls-client-ca", tlsClientCa, "tls", "client_ca");
         add(s, "--max-client-connections", maxClientConnections, "limits", "max_client_connections");
         add(s, "--max-connections-per-ip", maxConnectionsPerIp, "limits", "max_connections_per_ip");
+        add(s, "--max-host-connections", maxHostConnections, "limits", "max_host_connections");
         add(s, "--login-timeout", seconds(loginTimeout), "timeouts", "client_login");
         add(s, "--shutdown-timeout", seconds(shutdownTimeout), "timeouts", "shutdown");
         add(s, "--log-level", logLevel, "log", "level");

@@ -147,7 +147,7 @@ final class ServerProcess {
         ProxyServer server = proxy;
         try {
             admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
-                    () -> Metrics.format(server.stats(), Main.version()));
+                    () -> Metrics.format(server.stats(), server.poolStats(), Main.version()));
         } catch (IOException e) {
             if (e.getCause() instanceof BindException b && String.valueOf(b.getMessage()).contains("in use")) {
                 throw b;

@@ -84,7 +84,7 @@ final class BackendValidator {
             String query = t.authQuery() != null ? t.authQuery() : context.authQuery();
             t = new BackendTemplate(t.host(), t.port(), t.user(), t.database(), t.parameters(), t.sslMode(),
                     t.sslRootCert(), t.targetSessionAttrs(), t.loadBalanceHosts(), t.auth(), t.clientAuthMethod(),
-                    t.clientCredential(), t.password(), user, query);
+                    t.clientCredential(), t.password(), user, query, t.pool());
             if (!lookupPossible(key, user, query)) {
                 clientsCanLogIn(key, t.auth(), t.clientAuthMethod(), t.clientCredential());
             }

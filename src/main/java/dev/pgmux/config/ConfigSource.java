@@ -50,6 +50,7 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
         t.put("PGMUX_TLS_CLIENT_CA", List.of("tls", "client_ca"));
         t.put("PGMUX_MAX_CLIENT_CONNECTIONS", List.of("limits", "max_client_connections"));
         t.put("PGMUX_MAX_CONNECTIONS_PER_IP", List.of("limits", "max_connections_per_ip"));
+        t.put("PGMUX_MAX_HOST_CONNECTIONS", List.of("limits", "max_host_connections"));
         t.put("PGMUX_CLIENT_LOGIN_TIMEOUT", List.of("timeouts", "client_login"));
         t.put("PGMUX_BACKEND_CONNECT_TIMEOUT", List.of("timeouts", "backend_connect"));
         t.put("PGMUX_ROUTER_TIMEOUT", List.of("timeouts", "router"));

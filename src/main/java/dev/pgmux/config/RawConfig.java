@@ -32,7 +32,7 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
     record Tls(String cert, String key, Boolean required, String minVersion, String clientCa) {
     }
 
-    record Limits(Integer maxClientConnections, Integer maxConnectionsPerIp) {
+    record Limits(Integer maxClientConnections, Integer maxConnectionsPerIp, Integer maxHostConnections) {
     }
 
     record Timeouts(String clientLogin, String backendConnect, String router, String shutdown) {

@@ -311,6 +311,10 @@ final class Validator {
                 limits = limits.withMaxConnectionsPerIp(atLeastZero(Key.of("limits", "max_connections_per_ip"),
                         raw.maxConnectionsPerIp()));
             }
+            if (raw.maxHostConnections() != null) {
+                limits = limits.withMaxHostConnections(atLeastZero(Key.of("limits", "max_host_connections"),
+                        raw.maxHostConnections()));
+            }
         }
         if (timeouts != null) {
             limits = limits.withLoginTimeout(duration("client_login", timeouts.clientLogin(), limits.loginTimeout(), false))

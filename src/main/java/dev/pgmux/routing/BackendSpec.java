@@ -6,11 +6,16 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.Secret;
+import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.TcpPort;
+import dev.pgmux.config.Durations;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -32,14 +37,16 @@ import java.util.stream.Collectors;
  * {@code sslmode} disable, {@code sslrootcert} the JDK's trust store, {@code target_session_attrs} any,
  * {@code load_balance_hosts} disable, {@code auth} passthrough, {@code client_auth_method} scram-sha-256,
  * {@code client_password}, {@code password_env} and
- * {@code password_file} none; an empty {@code hosts} list is not set either. Why not an error: libpq
+ * {@code password_file} none, {@code pool} none and the other pool keys PgBouncer's defaults ({@link PoolConfig});
+ * an empty {@code hosts} list is not set either. Why not an error: libpq
  * reads its connection parameters the same way (an empty value is the default), a pattern group that took no part
  * fills in nothing, and JSON encoders write {@code ""} for a string never set, so refusing one source's blank
  * would fail another source's routes. What a refusal would catch, a templated file whose variable came out
  * empty, gives a client nothing it could not ask for by name: the backend still authenticates the user and checks
  * its right to the database. The host alone must be given: there is no backend without one. A startup
  * parameter's value is sent as written, blank too (an empty {@code search_path} means something); a null one is
- * not sent.
+ * not sent. So is {@code server_reset_query}: an empty one means "run nothing", as in PgBouncer, and only an
+ * absent or null one is PgBouncer's default {@code DISCARD ALL}.
  *
  * <p><b>Passwords.</b> No source takes a plain password: {@code password} is refused (a backend password is named
  * by {@code password_env} or {@code password_file}, a client's is a verifier in {@code client_password}). Only the
@@ -48,6 +55,12 @@ import java.util.stream.Collectors;
  * or {@code password}: either may be a password written where it should not be. For the same reason as a backend
  * password, {@code auth_user} and {@code auth_query} are the config file's only: pgmux logs in as
  * {@code auth_user} with its auth-file password to the route's host, which an HTTP answer or a table row chooses.
+ *
+ * <p><b>Pooling.</b> {@code pool} and the keys that tune it, named as PgBouncer names them, are every source's:
+ * they are only how the route's server connections are shared. Pooling needs {@code auth: proxy}. The other pool
+ * keys apply only with {@code pool: session} or {@code transaction} ({@code on_session_state} only with
+ * {@code transaction}), and are refused beside {@code pool: none}, so that a forgotten {@code pool} is not a
+ * route silently without pooling. Durations are written as everywhere in the config ({@code 600s}, {@code 10m}).
  *
  * @param host               a host, or a comma-separated list {@code pg1,pg2:5433} whose entries may carry a port
  * @param port               the port of {@code host} (and of list entries without one); a number, as text
@@ -70,12 +83,24 @@ import java.util.stream.Collectors;
  * @param authUser           with {@code auth: proxy}, PgBouncer's {@code auth_user}: the user (its password in the
  *                           auth file) that looks clients' credentials up in the backend; the config file only
  * @param authQuery          with {@code auth: proxy}, PgBouncer's {@code auth_query}; the config file only
+ * @param pool               {@link PoolMode}: {@code none}, {@code session} or {@code transaction}
+ * @param poolSize           PgBouncer's {@code pool_size}: the most server connections of a pool, a whole number
+ * @param minPoolSize        PgBouncer's {@code min_pool_size}: server connections kept open even when unused
+ * @param maxClients         the most clients of the route at once, 0 for no limit
+ * @param serverIdleTimeout  PgBouncer's {@code server_idle_timeout}, a duration
+ * @param serverLifetime     PgBouncer's {@code server_lifetime}, a duration
+ * @param queryWaitTimeout   PgBouncer's {@code query_wait_timeout}, a duration longer than 0
+ * @param serverCheckDelay   PgBouncer's {@code server_check_delay}, a duration
+ * @param onSessionState     {@link SessionStatePolicy}: {@code pin}, {@code error} or {@code ignore}
+ * @param serverResetQuery   PgBouncer's {@code server_reset_query}; empty: run nothing
  */
 public record BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
                           String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
                           Map<String, String> parameters, String auth, String clientAuthMethod, String clientPassword,
                           String password, String passwordEnv, String passwordFile, String authUser,
-                          String authQuery) {
+                          String authQuery, String pool, String poolSize, String minPoolSize, String maxClients,
+                          String serverIdleTimeout, String serverLifetime, String queryWaitTimeout,
+                          String serverCheckDelay, String onSessionState, String serverResetQuery) {
 
     /** libpq's default port, for a backend whose port is not set. */
     public static final int DEFAULT_PORT = 5432;
@@ -88,6 +113,10 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     /** The refusal of PgBouncer's {@code auth_user} and {@code auth_query} where a route's host is not pgmux's own. */
     public static final String AUTH_QUERY_CONFIG_ONLY = "auth_user and auth_query are set in pgmux's config file"
             + " only, not by a routing service or table: pgmux sends auth_user's password to the route's host";
+
+    /** The keys that tune a pool, beside {@code pool} itself, as the config file names them. */
+    static final List<String> POOL_KEYS = List.of("pool_size", "min_pool_size", "max_clients", "server_idle_timeout",
+            "server_lifetime", "query_wait_timeout", "server_check_delay", "on_session_state", "server_reset_query");
 
     /** Option names of the notation whose values are never shown in a message. */
     private static final Set<String> HIDDEN_OPTIONS = Set.of("password", "client_password");
@@ -104,6 +133,16 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                        Map<String, String> parameters) {
         this(host, port, hosts, user, database, sslmode, sslrootcert, targetSessionAttrs, loadBalanceHosts, parameters,
                 null, null, null, null, null, null, null, null);
+    }
+
+    /** A spec without the pool keys (a route without pooling). */
+    public BackendSpec(String host, String port, List<String> hosts, String user, String database, String sslmode,
+                       String sslrootcert, String targetSessionAttrs, String loadBalanceHosts,
+                       Map<String, String> parameters, String auth, String clientAuthMethod, String clientPassword,
+                       String password, String passwordEnv, String passwordFile, String authUser, String authQuery) {
+        this(host, port, hosts, user, database, sslmode, sslrootcert, targetSessionAttrs, loadBalanceHosts, parameters,
+                auth, clientAuthMethod, clientPassword, password, passwordEnv, passwordFile, authUser, authQuery, null,
+                null, null, null, null, null, null, null, null, null);
     }
 
     /** What is wrong with one key of a spec; {@code index} is the item of {@code hosts}, or -1. */
@@ -135,7 +174,11 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
      * {@code --route} and {@code --default-route} flags, which a route of the config file may be too. The options
      * {@code sslmode}, {@code sslrootcert}, {@code target_session_attrs}, {@code load_balance_hosts}, {@code auth},
      * {@code client_auth_method}, {@code client_password}, {@code password_env}, {@code password_file},
-     * {@code auth_user} and {@code auth_query} (and the refused {@code password}) set those keys; any other {@code NAME=VALUE} is a startup parameter.
+     * {@code auth_user} and {@code auth_query} (and the refused {@code password}), {@code pool} and the pool keys
+     * ({@code pool_size}, {@code min_pool_size}, {@code max_clients}, {@code server_idle_timeout},
+     * {@code server_lifetime}, {@code query_wait_timeout}, {@code server_check_delay}, {@code on_session_state},
+     * {@code server_reset_query}) set those keys; any other {@code NAME=VALUE} is a startup parameter. None of
+     * the pool keys is a PostgreSQL setting, so none could have been a startup parameter a backend accepts.
      * Values are taken as written, without percent-decoding: a SCRAM verifier's {@code $ : + / =} need no escaping.
      * An empty user ({@code @db}) or database ({@code db/}) is not set, as everywhere.
      *
@@ -160,7 +203,9 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 switch (name) {
                     case "sslmode", "sslrootcert", "target_session_attrs", "load_balance_hosts", "auth",
                          "client_auth_method", "client_password", "password", "password_env", "password_file",
-                         "auth_user", "auth_query" ->
+                         "auth_user", "auth_query", "pool", "pool_size", "min_pool_size", "max_clients",
+                         "server_idle_timeout", "server_lifetime", "query_wait_timeout", "server_check_delay",
+                         "on_session_state", "server_reset_query" ->
                             options.put(name, value);
                     default -> parameters.put(name, value);
                 }
@@ -190,7 +235,10 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         return new BackendSpec(host, port, null, user, database, options.get("sslmode"), options.get("sslrootcert"),
                 options.get("target_session_attrs"), options.get("load_balance_hosts"), parameters, options.get("auth"),
                 options.get("client_auth_method"), options.get("client_password"), options.get("password"), options.get("password_env"),
-                options.get("password_file"), options.get("auth_user"), options.get("auth_query"));
+                options.get("password_file"), options.get("auth_user"), options.get("auth_query"), options.get("pool"),
+                options.get("pool_size"), options.get("min_pool_size"), options.get("max_clients"),
+                options.get("server_idle_timeout"), options.get("server_lifetime"), options.get("query_wait_timeout"),
+                options.get("server_check_delay"), options.get("on_session_state"), options.get("server_reset_query"));
     }
 
     /** The notation as messages show it: the values of {@link #HIDDEN_OPTIONS} as {@code ***}. */
@@ -241,11 +289,13 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 LoadBalanceHosts::parse);
         Map<String, String> params = r.parameters();
         Auth a = r.auth(environment);
+        PoolConfig pooling = r.pool(r.authModeKnown ? a.mode : null);
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendConfig(endpoints, notSet(user), notSet(database), params, ssl, rootCert, attrs,
-                balance, a.mode, a.method, a.clientCredential, a.password, a.authUser, a.authQuery), List.of());
+                balance, a.mode, a.method, a.clientCredential, a.password, a.authUser, a.authQuery, pooling),
+                List.of());
     }
 
     /**
@@ -287,12 +337,18 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 & r.fixed("password_file", passwordFile) & r.fixed("auth_user", authUser)
                 & r.fixed("auth_query", authQuery);
         Auth a = fixed ? r.auth(environment) : Auth.NONE;
+        boolean poolFixed = r.fixed("pool", pool);
+        for (String key : POOL_KEYS) {
+            poolFixed &= r.fixed(key, poolText(key));
+        }
+        // Not compared with an auth that has placeholders or is unknown: that is a problem already.
+        PoolConfig pooling = poolFixed ? r.pool(fixed && r.authModeKnown ? a.mode : null) : PoolConfig.NONE;
         if (!r.problems.isEmpty()) {
             return new Parsed<>(null, r.problems);
         }
         return new Parsed<>(new BackendTemplate(host.strip(), notSet(port), notSet(user), notSet(database), params,
                 ssl, rootCert, attrs, balance, a.mode, a.method, a.clientCredential, a.password, a.authUser,
-                a.authQuery), List.of());
+                a.authQuery, pooling), List.of());
     }
 
     /** The template of a source that may not name a backend password. */
@@ -303,6 +359,22 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
     /** Whether {@code hosts} is set: an empty list is not, as a blank text is not. */
     private boolean hasHosts() {
         return hosts != null && !hosts.isEmpty();
+    }
+
+    /** The text of one of {@link #POOL_KEYS}. */
+    private String poolText(String key) {
+        return switch (key) {
+            case "pool_size" -> poolSize;
+            case "min_pool_size" -> minPoolSize;
+            case "max_clients" -> maxClients;
+            case "server_idle_timeout" -> serverIdleTimeout;
+            case "server_lifetime" -> serverLifetime;
+            case "query_wait_timeout" -> queryWaitTimeout;
+            case "server_check_delay" -> serverCheckDelay;
+            case "on_session_state" -> onSessionState;
+            case "server_reset_query" -> serverResetQuery;
+            default -> throw new IllegalArgumentException(key);
+        };
     }
 
     /** {@code text}, or null when it is blank: the one rule for values that are not set. */
@@ -325,6 +397,8 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
         private final boolean template;
         private final Function<String, Path> files;
         private final List<Problem> problems = new ArrayList<>();
+        /** Whether {@link #auth} read a known {@code auth} (or none): what else depends on it can be checked. */
+        private boolean authModeKnown;
 
         Reader(boolean template, Function<String, Path> files) {
             this.template = template;
@@ -422,6 +496,7 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
             int before = problems.size();
             AuthMode mode = read("auth", auth, AuthMode.PASSTHROUGH, AuthMode::parse);
             boolean modeKnown = problems.size() == before;
+            authModeKnown = modeKnown;
             int beforeMethod = problems.size();
             ClientAuthMethod method = read("client_auth_method", clientAuthMethod, ClientAuthMethod.SCRAM_SHA_256,
                     ClientAuthMethod::parse);
@@ -474,6 +549,86 @@ public record BackendSpec(String host, String port, List<String> hosts, String u
                 }
             }
             return new Auth(mode, method, credential, secret, lookupUser, lookupQuery);
+        }
+
+        /**
+         * {@code pool} and the keys that tune it. Each is checked on its own, with a message that does not repeat
+         * its name (the problem names it); what {@link PoolConfig} checks across keys is checked here first.
+         *
+         * @param authMode the route's auth as read, or null when it is not known (it has placeholders)
+         */
+        PoolConfig pool(AuthMode authMode) {
+            int before = problems.size();
+            PoolMode mode = read("pool", pool, PoolMode.NONE, PoolMode::parse);
+            boolean modeKnown = problems.size() == before;
+            PoolConfig defaults = PoolConfig.builder().build();
+            int beforeSizes = problems.size();
+            int size = count("pool_size", poolSize, defaults.size(), 1, "must be at least 1");
+            int minIdle = count("min_pool_size", minPoolSize, defaults.minIdle(), 0, "must be 0 or more");
+            if (minIdle > size && problems.size() == beforeSizes) {
+                problem("min_pool_size", -1, "must be between 0 and pool_size (" + size + "), not " + minIdle);
+            }
+            int clients = count("max_clients", maxClients, defaults.maxClients(), 0, "must be 0 (no limit) or more");
+            Duration idle = read("server_idle_timeout", serverIdleTimeout, defaults.idleTimeout(), Durations::parse);
+            Duration lifetime = read("server_lifetime", serverLifetime, defaults.serverLifetime(), Durations::parse);
+            int beforeWait = problems.size();
+            Duration wait = read("query_wait_timeout", queryWaitTimeout, defaults.waitTimeout(), Durations::parse);
+            if (wait.isZero() && problems.size() == beforeWait) {
+                problem("query_wait_timeout", -1, "must be longer than 0: a client must not wait for a server"
+                        + " connection forever");
+            }
+            Duration check = read("server_check_delay", serverCheckDelay, defaults.checkAfterIdle(), Durations::parse);
+            SessionStatePolicy onState = read("on_session_state", onSessionState, defaults.onSessionState(),
+                    SessionStatePolicy::parse);
+            // Not notSet(): an empty reset query means "run nothing" (PgBouncer's meaning), not the default.
+            String reset = serverResetQuery == null ? defaults.resetQuery() : serverResetQuery.strip();
+            if (modeKnown && mode == PoolMode.NONE) {
+                for (String key : POOL_KEYS) {
+                    if (notSet(poolText(key)) != null) {
+                        problem(key, -1, "applies only with pool: session or transaction (without pooling each"
+                                + " client has a server connection of its own)");
+                    }
+                }
+            } else if (modeKnown && mode == PoolMode.SESSION && notSet(onSessionState) != null) {
+                problem("on_session_state", -1, "applies only with pool: transaction (with pool: session a client"
+                        + " keeps its server connection until it leaves)");
+            }
+            if (modeKnown && authMode != null && mode != PoolMode.NONE) {
+                try {
+                    // BackendConfig's check of pooling against auth, with its message.
+                    BackendConfig.builder().host("localhost").auth(authMode)
+                            .pool(PoolConfig.builder().mode(mode).build()).build();
+                } catch (IllegalArgumentException e) {
+                    problem("pool", -1, e.getMessage());
+                }
+            }
+            if (problems.size() > before || mode == PoolMode.NONE) {
+                // One value for "no pooling", so that routes that differ only in an empty reset query are equal.
+                return PoolConfig.NONE;
+            }
+            return new PoolConfig(mode, size, minIdle, idle, lifetime, wait, clients, onState, reset, check);
+        }
+
+        /**
+         * A whole number of at least {@code min}; {@code notSet} when it is not set, or after a problem ({@code below}
+         * says what a smaller one must be).
+         */
+        private int count(String key, String text, int notSet, int min, String below) {
+            if (notSet(text) == null) {
+                return notSet;
+            }
+            int n;
+            try {
+                n = Integer.parseInt(text.strip());
+            } catch (NumberFormatException e) {
+                problem(key, -1, "must be a whole number, not \"" + text + "\"");
+                return notSet;
+            }
+            if (n < min) {
+                problem(key, -1, below + ", not " + n);
+                return notSet;
+            }
+            return n;
         }
 
         /** The password of {@code password_env} or {@code password_file}, or null. */

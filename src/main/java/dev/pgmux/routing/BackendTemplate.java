@@ -4,6 +4,7 @@ import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.PoolConfig;
 import dev.pgmux.Secret;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
@@ -21,7 +22,7 @@ import java.util.regex.Pattern;
 /**
  * A backend with {@code {name}} placeholders in its host, port, user, database and parameter values, filled in
  * per connection by a {@link PatternRouter} rule: {@code host: "{lab}.labs.internal"}. Text in braces that is not
- * a name ({@code {1,3}}, {@code { }}) stays as it is; the authentication settings take none. Once filled in, the text is read as every other source's
+ * a name ({@code {1,3}}, {@code { }}) stays as it is; the authentication and pool settings take none. Once filled in, the text is read as every other source's
  * ({@link BackendSpec#parse}): a value that is blank once filled in is not set.
  *
  * @param host        backend host, may hold placeholders; a comma-separated list gives several hosts
@@ -39,11 +40,13 @@ import java.util.regex.Pattern;
  * @param password           with {@link AuthMode#PROXY}: the backend's password, or null
  * @param authUser           with {@link AuthMode#PROXY}: PgBouncer's {@code auth_user}, or null
  * @param authQuery          with {@link AuthMode#PROXY}: PgBouncer's {@code auth_query}, or null for the default
+ * @param pool               how server connections are shared (see {@link BackendConfig#pool()})
  */
 public record BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
                               SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
                               LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
-                              String clientCredential, Secret password, String authUser, String authQuery) {
+                              String clientCredential, Secret password, String authUser, String authQuery,
+                              PoolConfig pool) {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9_]*)}");
 
     public BackendTemplate {
@@ -65,6 +68,7 @@ public record BackendTemplate(String host, String port, String user, String data
         loadBalanceHosts = loadBalanceHosts == null ? LoadBalanceHosts.DISABLE : loadBalanceHosts;
         auth = auth == null ? AuthMode.PASSTHROUGH : auth;
         clientAuthMethod = clientAuthMethod == null ? ClientAuthMethod.SCRAM_SHA_256 : clientAuthMethod;
+        pool = pool == null ? PoolConfig.NONE : pool;
         if (auth == AuthMode.PROXY && authUser != null && clientCredential == null
                 && !(placeholders(host).isEmpty() && placeholders(port).isEmpty())) {
             // auth_user's password would go to a host that a client's startup values choose
@@ -73,7 +77,17 @@ public record BackendTemplate(String host, String port, String user, String data
         }
         // BackendConfig's checks, now rather than at every expansion.
         BackendConfig.builder().host("localhost").auth(auth).clientAuthMethod(clientAuthMethod)
-                .clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery).build();
+                .clientCredential(clientCredential).password(password).authUser(authUser).authQuery(authQuery)
+                .pool(pool).build();
+    }
+
+    /** A template without pooling. */
+    public BackendTemplate(String host, String port, String user, String database, Map<String, String> parameters,
+                           SslMode sslMode, Path sslRootCert, TargetSessionAttrs targetSessionAttrs,
+                           LoadBalanceHosts loadBalanceHosts, AuthMode auth, ClientAuthMethod clientAuthMethod,
+                           String clientCredential, Secret password, String authUser, String authQuery) {
+        this(host, port, user, database, parameters, sslMode, sslRootCert, targetSessionAttrs, loadBalanceHosts, auth,
+                clientAuthMethod, clientCredential, password, authUser, authQuery, PoolConfig.NONE);
     }
 
     /** A template whose clients' credentials are not looked up in the backend. */
@@ -140,9 +154,10 @@ public record BackendTemplate(String host, String port, String user, String data
                 targetSessionAttrs.libpqName(), loadBalanceHosts.configName(), filled, auth.configName(),
                 auth == AuthMode.PROXY ? clientAuthMethod.configName() : null, clientCredential, null, null, null, null,
                 null).toBackendConfig();
-        // The password and auth_user were read with the config file; no filled-in text may name them.
-        return password == null && authUser == null && authQuery == null ? backend
-                : backend.toBuilder().password(password).authUser(authUser).authQuery(authQuery).build();
+        // The password and auth_user were read with the config file; no filled-in text may name them. The pool
+        // was read with the rule, and checked against its auth there.
+        return password == null && authUser == null && authQuery == null && pool.equals(PoolConfig.NONE) ? backend
+                : backend.toBuilder().password(password).authUser(authUser).authQuery(authQuery).pool(pool).build();
     }
 
     /** As a record prints itself, but with the client credential as {@code ***}. */
@@ -152,7 +167,7 @@ public record BackendTemplate(String host, String port, String user, String data
                 + ", parameters=" + parameters + ", sslMode=" + sslMode + ", sslRootCert=" + sslRootCert
                 + ", targetSessionAttrs=" + targetSessionAttrs + ", loadBalanceHosts=" + loadBalanceHosts + ", auth="
                 + auth + ", clientAuthMethod=" + clientAuthMethod + ", clientCredential=" + (clientCredential == null ? null : "***") + ", password=" + password
-                + ", authUser=" + authUser + ", authQuery=" + authQuery + "]";
+                + ", authUser=" + authUser + ", authQuery=" + authQuery + ", pool=" + pool + "]";
     }
 
     /**
@@ -204,6 +219,7 @@ public record BackendTemplate(String host, String port, String user, String data
         private ClientAuthMethod clientAuthMethod;
         private String clientCredential;
         private Secret password;
+        private PoolConfig pool;
 
         /** The host, with placeholders; a comma-separated list gives several hosts. */
         public Builder host(String host) {
@@ -278,9 +294,16 @@ public record BackendTemplate(String host, String port, String user, String data
             return this;
         }
 
+        /** How server connections are shared; pooling needs {@link AuthMode#PROXY}. */
+        public Builder pool(PoolConfig pool) {
+            this.pool = pool;
+            return this;
+        }
+
         public BackendTemplate build() {
             return new BackendTemplate(host, port, user, database, parameters, sslMode, sslRootCert,
-                    targetSessionAttrs, loadBalanceHosts, auth, clientAuthMethod, clientCredential, password);
+                    targetSessionAttrs, loadBalanceHosts, auth, clientAuthMethod, clientCredential, password, null,
+                    null, pool);
         }
     }
 }

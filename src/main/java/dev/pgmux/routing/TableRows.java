@@ -67,7 +67,8 @@ final class TableRows {
                         text(rs, columns, "sslmode"), text(rs, columns, "parameters"),
                         text(rs, columns, "target_session_attrs"), text(rs, columns, "load_balance_hosts"),
                         text(rs, columns, "auth"), text(rs, columns, "client_auth_method"),
-                        text(rs, columns, "client_password")));
+                        text(rs, columns, "client_password"), text(rs, columns, "pool"),
+                        text(rs, columns, "pool_size")));
             } catch (IllegalArgumentException | SQLException e) {
                 rejected.put(user, e.getMessage());
             }
@@ -75,6 +76,7 @@ final class TableRows {
         return new Loaded(routes, rejected);
     }
 
+    /** A column as text (an integer column too, such as {@code pool_size}), or null when the table has none. */
     private static String text(ResultSet rs, Map<String, Integer> columns, String name) throws SQLException {
         Integer index = columns.get(name);
         return index == null ? null : rs.getString(index);
@@ -106,9 +108,22 @@ final class TableRows {
     static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
                                  String parametersJson, String targetSessionAttrs, String loadBalanceHosts,
                                  String auth, String clientAuthMethod, String clientPassword) {
+        return backend(host, port, backendUser, database, sslmode, parametersJson, targetSessionAttrs,
+                loadBalanceHosts, auth, clientAuthMethod, clientPassword, null, null);
+    }
+
+    /**
+     * As above, with the pool columns {@code pool} and {@code pool_size}; the other pool keys have no column and
+     * are PgBouncer's defaults ({@link dev.pgmux.PoolConfig}).
+     */
+    static BackendConfig backend(String host, Integer port, String backendUser, String database, String sslmode,
+                                 String parametersJson, String targetSessionAttrs, String loadBalanceHosts,
+                                 String auth, String clientAuthMethod, String clientPassword, String pool,
+                                 String poolSize) {
         return new BackendSpec(host, port == null ? null : port.toString(), null, backendUser, database, sslmode, null,
                 targetSessionAttrs, loadBalanceHosts, parameters(parametersJson), auth, clientAuthMethod,
-                clientPassword, null, null, null, null, null).toBackendConfig();
+                clientPassword, null, null, null, null, null, pool, poolSize, null, null, null, null, null, null, null,
+                null).toBackendConfig();
     }
 
     /**

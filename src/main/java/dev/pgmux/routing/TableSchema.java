@@ -67,6 +67,8 @@ final class TableSchema {
         // A verifier or an MD5 hash, as BackendConfig takes them: a plain password never enters the table.
         c.put("client_password", "text CHECK (client_password ~ '" + CLIENT_PASSWORD_FORM + "'"
                 + " AND (left(client_password, 3) <> 'md5' OR length(client_password) = 35))");
+        c.put("pool", "text CHECK (pool IN ('none', 'session', 'transaction'))");
+        c.put("pool_size", "integer CHECK (pool_size >= 1)");
         c.put("updated_at", "timestamptz NOT NULL DEFAULT now()");
         return c;
     }

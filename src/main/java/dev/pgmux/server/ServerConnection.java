@@ -80,6 +80,17 @@ public final class ServerConnection {
         this.logContext = owner.logContext();
     }
 
+    /**
+     * Hands the connection to another owner (a pool, the next client): from now on it hears the events. Call on the
+     * connection's event loop.
+     */
+    public void owner(ServerOwner owner) {
+        this.owner = owner;
+        if (state instanceof Ready r) {
+            r.channel().config().setAutoRead(true); // the last owner may have paused it for a slow client
+        }
+    }
+
     /** Starts with the first host that resolved. */
     public void connect() {
         tryHost(0, null);
@@ -188,6 +199,12 @@ public final class ServerConnection {
         if (rest != null) {
             owner.onData(rest);
         }
+    }
+
+    /** The allocator of the connection's channel (the default one once closed). */
+    public io.netty.buffer.ByteBufAllocator alloc() {
+        Channel ch = channel();
+        return ch != null ? ch.alloc() : io.netty.buffer.ByteBufAllocator.DEFAULT;
     }
 
     public boolean isReady() {

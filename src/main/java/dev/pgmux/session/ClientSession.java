@@ -19,6 +19,10 @@ import dev.pgmux.session.SessionState.Authenticating;
 import dev.pgmux.session.SessionState.Closed;
 import dev.pgmux.session.SessionState.Forwarding;
 import dev.pgmux.session.SessionState.Hidden;
+import dev.pgmux.session.SessionState.Pooling;
+import dev.pgmux.session.SessionState.WaitingForServer;
+import dev.pgmux.pool.Pool;
+import dev.pgmux.pool.PooledServer;
 import dev.pgmux.session.SessionState.Relaying;
 import dev.pgmux.session.SessionState.Routing;
 import dev.pgmux.session.SessionState.Startup;
@@ -74,6 +78,8 @@ public final class ClientSession {
      * rolling restart gets served, not a FATAL before its first query.
      */
     private boolean drainAfterLogin;
+    /** A pooled client has sent something since its login (see {@link #requestedSinceLogin()}). */
+    private boolean pooledClientSpoke;
     private long bytesFromClient;
     private long bytesFromServer;
 
@@ -116,8 +122,27 @@ public final class ClientSession {
                 int n = in.readableBytes();
                 bytesFromClient += n;
                 proxy.counters().fromClient(n);
+                if (f.pooled() != null && f.fromClient().terminateAt() >= 0) {
+                    // A pooled server must not see its client's Terminate: it serves the next client.
+                    int upTo = f.fromClient().terminateAt();
+                    if (upTo > in.readerIndex()) {
+                        f.server().write(in.retainedSlice(in.readerIndex(), upTo - in.readerIndex()));
+                    }
+                    in.release();
+                    f.server().flush();
+                    close("client terminated");
+                    return;
+                }
                 f.server().write(in);
             }
+            case Pooling p -> {
+                pooledClientSpoke = true;
+                int n = in.readableBytes();
+                bytesFromClient += n;
+                proxy.counters().fromClient(n);
+                p.tx().onClientBytes(in);
+            }
+            case WaitingForServer w -> w.pending().add(client.alloc(), in);
             case Hidden h -> h.exchange().onBytes(in);
             case Authenticating a -> onProxyLoginBytes(a, in);
             case Closed c -> in.release();
@@ -140,6 +165,7 @@ public final class ClientSession {
                     client.config().setAutoRead(false); // until the server drains, see ServerEvents.onWritable
                 }
             }
+            case Pooling p -> p.tx().onClientReadComplete();
             case Hidden h -> {
                 client.flush();
                 if (h.exchange().readable()) {
@@ -161,6 +187,7 @@ public final class ClientSession {
         if (client.isWritable()) {
             switch (state) {
                 case Forwarding f -> f.server().autoRead(true);
+                case Pooling p -> p.tx().onClientWritable();
                 case Relaying r -> r.server().read();
                 default -> {
                 }
@@ -185,6 +212,9 @@ public final class ClientSession {
             case Closed c -> {
                 return;
             }
+            case Forwarding f when f.pooled() != null -> {
+                // back to its pool in finish(), clean, or closed
+            }
             case Forwarding f when !idle() && cancelKey != null ->
                 // A query is running for a client that is gone: ask the server to stop it rather than let it run
                 // to completion.
@@ -193,7 +223,7 @@ public final class ClientSession {
             default -> {
             }
         }
-        if (state instanceof SessionState.WithServer w) {
+        if (state instanceof SessionState.WithServer w && !(state instanceof Forwarding f && f.pooled() != null)) {
             w.server().closeAfterFlush("client closed"); // what the client sent last still reaches the server
         }
         finish("client closed");
@@ -307,9 +337,139 @@ public final class ClientSession {
                 fail(refused.error(), SqlState.INVALID_PASSWORD.equals(refused.error().sqlState())
                         ? proxy.loginTiming().passwordFailureLocation() : Map.of());
             }
-            case ProxyLogin.Authenticated ok -> connectServer(a.login(), a.routed(),
-                    new ProxyRelay(a.login().startup(), ok.server()), exchange.rest());
+            case ProxyLogin.Authenticated ok -> {
+                if (a.routed().backend().pool().pooled() && !a.login().startup().parameters().containsKey("replication")) {
+                    startPooled(a, ok.server(), exchange.rest());
+                } else {
+                    connectServer(a.login(), a.routed(), new ProxyRelay(a.login().startup(), ok.server()),
+                            exchange.rest());
+                }
+            }
         }
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    /** Authenticated by pgmux on a pooled route: a server comes from the pool, now or once one is free. */
+    private void startPooled(Authenticating a, ProxyRelay.BackendCredentials credentials, ByteBuf rest) {
+        BackendConfig backend = a.routed().backend();
+        Login login = a.login();
+        var forBackend = login.forBackend(backend, new AuthRelay(login.startup(), false, true).protocolMinor());
+        Pool pool = proxy.pools().admit(backend, forBackend.user(), forBackend.database());
+        if (pool == null) {
+            if (rest != null) {
+                rest.release();
+            }
+            logLoginFailure("max_clients of the route reached");
+            fail(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many clients for the pool of user \""
+                    + forBackend.user() + "\" on database \"" + forBackend.database() + "\" (max_clients "
+                    + backend.pool().maxClients() + ")"));
+            return;
+        }
+        PooledClient waiter = new PooledClient(this, client.eventLoop(), backend, a.routed().hosts(), login.startup(),
+                forBackend, credentials, pool);
+        Inbox pending = new Inbox();
+        if (rest != null) {
+            pending.add(client.alloc(), rest);
+        }
+        state = new WaitingForServer(login, backend, waiter, pending);
+        // The login is done; the wait for a server is bounded by query_wait_timeout, as every later wait.
+        loginTimeout.cancel(false);
+        pool.acquire(waiter);
+    }
+
+    /** A pooled server for {@code waiter}: the first ends the login, later ones serve the client's transactions. */
+    void onPooledServer(PooledClient waiter, PooledServer server) {
+        switch (state) {
+            case WaitingForServer w when w.waiter() == waiter -> startPooledSession(w, server);
+            case Pooling p when p.waiter() == waiter -> p.tx().onServer(server);
+            default -> server.pool().release(server); // the client left meanwhile
+        }
+    }
+
+    /** No pooled server for {@code waiter}: the client gets the error, and the connection ends. */
+    void onPoolFailed(PooledClient waiter, ByteBuf error, String why) {
+        boolean mine = switch (state) {
+            case WaitingForServer w -> w.waiter() == waiter;
+            case Pooling p -> p.waiter() == waiter;
+            default -> false;
+        };
+        if (!mine) {
+            error.release();
+            return;
+        }
+        if (state instanceof WaitingForServer) {
+            logLoginFailure(why);
+            proxy.counters().rejected();
+        }
+        client.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        finish(why);
+    }
+
+    /** Answers the login as the pool's server answered its own (reported settings, a cancel key, ReadyForQuery). */
+    private void startPooledSession(WaitingForServer w, PooledServer server) {
+        int minor = new AuthRelay(w.login().startup(), false, true).protocolMinor();
+        int secretLength = minor >= 2 ? CancelRegistry.LONG_SECRET : 4;
+        for (var p : server.loginParameters()) {
+            client.write(new dev.pgmux.protocol.backend.ParameterStatus(p.getKey(), p.getValue()).encode(client.alloc()));
+        }
+        TransactionClient tx = null;
+        if (server.pool().config().mode() == dev.pgmux.PoolMode.TRANSACTION) {
+            tx = new TransactionClient(this, client, w.waiter());
+            TransactionClient live = tx;
+            proxy.cancels().remove(cancelKey);
+            cancelKey = proxy.cancels().registerLive(live::cancelTarget, secretLength);
+        } else {
+            swapCancelKey(new CancelRegistry.Target(server.address(), server.processId(), server.secret()), secretLength);
+        }
+        client.write(new BackendKeyData(cancelKey.processId(), cancelKey.secret()).encode(client.alloc()));
+        client.write(new dev.pgmux.protocol.backend.ReadyForQuery((byte) 'I').encode(client.alloc()));
+        client.flush();
+        proxy.counters().established();
+        ByteBuf pending = w.pending().take();
+        if (tx != null) {
+            state = new Pooling(w.login(), w.backend(), w.waiter(), tx);
+            client.config().setAutoRead(true);
+            tx.start(server, pending);
+        } else {
+            server.connection().owner(new ServerEvents(this, client, proxy));
+            Forwarding f = new Forwarding(w.login(), w.backend(), server.connection(), server.connection().host(),
+                    new MessageScanner(true), new MessageScanner(false), server);
+            state = f;
+            client.config().setAutoRead(true);
+            if (pending != null) {
+                onClientRead(pending);
+                onClientReadComplete();
+            }
+        }
+        log.debug("pooled session started client={} user={} pool={} pid={}", clientAddress, logUser(),
+                server.pool().name(), server.processId());
+    }
+
+    /** A session pool's server whose client is done: back to its pool clean (ROLLBACK, reset), or closed. */
+    private void returnPooled(Forwarding f) {
+        PooledServer server = f.pooled();
+        if (!server.connection().isReady()) {
+            server.pool().discard(server, "closed");
+            return;
+        }
+        boolean between = f.fromClient().atBoundary() && f.fromServer().atBoundary()
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && !f.fromClient().extendedSinceSync();
+        if (!between) {
+            server.pool().discard(server, "client left with a request in flight");
+            return;
+        }
+        List<String> queries = new java.util.ArrayList<>(2);
+        if (f.fromServer().transactionStatus() != 'I') {
+            queries.add("ROLLBACK");
+        }
+        queries.add(server.pool().config().resetQuery());
+        ServerReturn.run(server, queries);
+    }
+
+    void countFromServer(long n) {
+        bytesFromServer += n;
+        proxy.counters().toClient((int) n);
     }
 
     private void startHiddenLogin(Routing r) {
@@ -332,14 +492,23 @@ public final class ClientSession {
 
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
-        return drainRequested && idle()
-                && (!drainAfterLogin || state instanceof Forwarding f && f.fromClient().syncPoints() > 0);
+        return drainRequested && (idle() || state instanceof Pooling p && !p.tx().attached())
+                && (!drainAfterLogin || requestedSinceLogin());
+    }
+
+    /** Whether the client has sent a request since its login: a drain that began before the login waits for one. */
+    private boolean requestedSinceLogin() {
+        return switch (state) {
+            case Forwarding f -> f.fromClient().syncPoints() > 0;
+            case Pooling p -> pooledClientSpoke;
+            default -> false;
+        };
     }
 
     /** The relayed login is over: bytes pass through from here on. */
     void startForwarding(Relaying r) {
         state = new Forwarding(r.login(), r.backend(), r.server(), r.server().host(), new MessageScanner(true),
-                new MessageScanner(false));
+                new MessageScanner(false), null);
         proxy.counters().established();
         loginTimeout.cancel(false);
         // From here on both sides read by themselves and stop only while the other side cannot take more
@@ -364,7 +533,8 @@ public final class ClientSession {
     /** No request in flight, outside a transaction, and both streams between two messages. */
     private boolean idle() {
         return state instanceof Forwarding f && f.fromClient().atBoundary() && f.fromServer().atBoundary()
-                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && f.fromServer().transactionStatus() == 'I';
+                && f.fromClient().syncPoints() == f.fromServer().syncPoints() && f.fromServer().transactionStatus() == 'I'
+                && !f.fromClient().extendedSinceSync();
     }
 
     // ---------------------------------------------------------------- shutdown
@@ -375,6 +545,11 @@ public final class ClientSession {
             drainRequested = true;
             switch (state) {
                 case Forwarding f -> {
+                    if (drainDue()) {
+                        terminate();
+                    }
+                }
+                case Pooling p -> {
                     if (drainDue()) {
                         terminate();
                     }
@@ -395,13 +570,17 @@ public final class ClientSession {
             return;
         }
         if (state instanceof Forwarding f) {
-            if (f.fromClient().atBoundary()) {
+            if (f.fromClient().atBoundary() && f.pooled() == null) {
                 f.server().terminate();
             }
             if (!f.fromServer().atBoundary()) {
                 close("terminated by shutdown");
                 return;
             }
+        }
+        if (state instanceof Pooling p && !p.tx().betweenServerMessages()) {
+            close("terminated by shutdown");
+            return;
         }
         fail(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
     }
@@ -412,6 +591,10 @@ public final class ClientSession {
         switch (state) {
             case Startup s -> close("startup timeout"); // PostgreSQL closes silently here too
             case Forwarding f -> {
+            }
+            case Pooling p -> {
+            }
+            case WaitingForServer w -> {
             }
             case Closed c -> {
             }
@@ -432,7 +615,7 @@ public final class ClientSession {
         if (state instanceof Closed) {
             return;
         }
-        if (!(state instanceof Forwarding)) {
+        if (!(state instanceof Forwarding) && !(state instanceof Pooling)) {
             proxy.counters().rejected();
         }
         client.writeAndFlush(error.encode(client.alloc(), more)).addListener(ChannelFutureListener.CLOSE);
@@ -454,7 +637,18 @@ public final class ClientSession {
         switch (last) {
             case Startup s -> s.startup().release();
             case Routing r -> r.pending().release();
+            case Forwarding f when f.pooled() != null -> {
+                returnPooled(f);
+                f.pooled().pool().leave();
+            }
             case SessionState.WithServer w -> w.server().close(reason);
+            case WaitingForServer w -> {
+                w.waiter().leave();
+                w.waiter().pool().cancel(w.waiter());
+                w.waiter().pool().leave();
+                w.pending().release();
+            }
+            case Pooling p -> p.tx().end();
             case Hidden h -> h.exchange().release();
             case Authenticating a -> a.exchange().release();
             case Closed c -> {
@@ -468,7 +662,12 @@ public final class ClientSession {
             counted = false;
             proxy.clients().closed(clientAddress == null ? null : clientAddress.getAddress());
         }
-        if (last instanceof Forwarding f) {
+        if (last instanceof Pooling p) {
+            log.info("connection closed client={} user={} pool={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
+                    clientAddress, p.login().logUser(), p.waiter().pool().name(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,
+                    reason);
+        } else if (last instanceof Forwarding f) {
             log.info("connection closed client={} user={} backend={} duration_ms={} bytes_in={} bytes_out={} reason=\"{}\"",
                     clientAddress, f.login().logUser(), f.host().endpoint(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesFromClient, bytesFromServer,

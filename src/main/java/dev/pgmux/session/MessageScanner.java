@@ -20,7 +20,11 @@ final class MessageScanner {
     private long syncPoints;
     private long syncsSinceExecute;
     private boolean copyIn;
+    /** Frontend: extended-protocol messages sent since the last Sync or Query. */
+    private boolean extendedSinceSync;
     private byte transactionStatus = 'I';
+    /** Where the last scan found a whole Terminate header, or -1. */
+    private int terminateAt = -1;
 
     MessageScanner(boolean frontend) {
         this.frontend = frontend;
@@ -29,6 +33,7 @@ final class MessageScanner {
     void scan(ByteBuf buf) {
         int i = buf.readerIndex();
         final int end = buf.writerIndex();
+        terminateAt = -1;
         while (i < end && !broken) {
             if (bodyLeft > 0) {
                 if (statusPending) {
@@ -39,6 +44,9 @@ final class MessageScanner {
                 i += n;
                 bodyLeft -= n;
             } else if (headerFill == 0 && end - i >= 5) {
+                if (frontend && buf.getByte(i) == 'X' && terminateAt < 0) {
+                    terminateAt = i;
+                }
                 onHeader(buf.getByte(i), buf.getInt(i + 1));
                 i += 5;
             } else {
@@ -77,12 +85,18 @@ final class MessageScanner {
             case 'Q', 'F' -> {
                 syncPoints++;
                 syncsSinceExecute = 0;
+                extendedSinceSync = false;
             }
-            case 'E' -> syncsSinceExecute = 0;
+            case 'E' -> {
+                syncsSinceExecute = 0;
+                extendedSinceSync = true;
+            }
+            case 'P', 'B', 'D', 'C', 'H' -> extendedSinceSync = true;
             case 'S' -> {
                 if (!copyIn) {
                     syncPoints++;
                     syncsSinceExecute++;
+                    extendedSinceSync = false;
                 }
             }
             case 'd' -> {
@@ -102,6 +116,22 @@ final class MessageScanner {
             default -> {
             }
         }
+    }
+
+    /**
+     * Frontend: the index in the buffer last scanned at which a Terminate message starts, or -1 (a pooled server
+     * must not see its client's Terminate).
+     */
+    int terminateAt() {
+        return terminateAt;
+    }
+
+    /**
+     * Frontend: whether extended-protocol messages went out since the last Sync or Query (the server may be inside
+     * an implicit transaction, or owe answers to a Flush).
+     */
+    boolean extendedSinceSync() {
+        return extendedSinceSync;
     }
 
     /** True between two messages. */

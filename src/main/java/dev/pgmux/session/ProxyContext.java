@@ -56,6 +56,8 @@ public final class ProxyContext {
     private final ExecutorService routerExecutor;
     private final CredentialLookup.Cache credentialCache = new CredentialLookup.Cache();
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private final dev.pgmux.pool.Pools pools = new dev.pgmux.pool.Pools(PooledLogin.opener(this),
+            () -> this.settings.limits().maxHostConnections());
 
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
                         ExecutorService routerExecutor) {
@@ -71,6 +73,11 @@ public final class ProxyContext {
         this.routerExecutor = routerExecutor;
         this.servers = new ServerContext(transport, new BackendTls(), hostSelector,
                 () -> this.settings.limits().backendConnectTimeout(), counters::connectFailed);
+    }
+
+    /** The server connection pools of pooled routes. */
+    public dev.pgmux.pool.Pools pools() {
+        return pools;
     }
 
     public Router router() {

@@ -1,6 +1,7 @@
 package dev.pgmux.session;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.pool.PooledServer;
 import dev.pgmux.server.Inbox;
 import dev.pgmux.server.ServerConnection;
 
@@ -40,9 +41,20 @@ sealed interface SessionState {
             implements WithServer {
     }
 
-    /** Relaying bytes both ways through an attached server, logged in at {@code host}. */
+    /**
+     * Relaying bytes both ways through an attached server, logged in at {@code host}; {@code pooled} is the pool's
+     * server of a session pool (it goes back to its pool at the end), or null for a server of the client's own.
+     */
     record Forwarding(Login login, BackendConfig backend, ServerConnection server, ServerConnection.Host host,
-                      MessageScanner fromClient, MessageScanner fromServer) implements WithServer {
+                      MessageScanner fromClient, MessageScanner fromServer, PooledServer pooled) implements WithServer {
+    }
+
+    /** Authenticated by pgmux, the client waits for a pooled server connection; {@code pending}: what it sent since. */
+    record WaitingForServer(Login login, BackendConfig backend, PooledClient waiter, Inbox pending) implements LoggedIn {
+    }
+
+    /** A client of a transaction pool, with a server only while a transaction runs. */
+    record Pooling(Login login, BackendConfig backend, PooledClient waiter, TransactionClient tx) implements LoggedIn {
     }
 
     /** No route, and unknown users are hidden: the failing SCRAM exchange PostgreSQL holds with unknown users. */

@@ -2,6 +2,8 @@ package dev.pgmux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.ServerConfig;
@@ -79,6 +81,26 @@ class ConfigReloaderTest {
         ServerConfig before = reloader.running();
         reloader.pollFile();
         assertThat(reloader.running()).as("nothing changed: no reload").isSameAs(before);
+    }
+
+    /** A route's changed pool keys and max_host_connections are applied as other route keys and limits are. */
+    @Test
+    void poolKeysAndMaxHostConnectionsReload() throws Exception {
+        write("users.txt", "\"ann\" \"pw\"\n");
+        start(write("pgmux.yaml", CONFIG.replace("auth: proxy }", "auth: proxy, pool: transaction, pool_size: 8 }")));
+        assertThat(reloader.running().routes().get("ann").pool().size()).isEqualTo(8);
+
+        write("pgmux.yaml", CONFIG.replace("auth: proxy }", "auth: proxy, pool: transaction, pool_size: 16 }")
+                + "limits: { max_host_connections: 50 }\n");
+        reloader.reload("SIGHUP");
+        assertThat(reloader.running().routes().get("ann").pool()).isEqualTo(PoolConfig.builder()
+                .mode(PoolMode.TRANSACTION).size(16).build());
+        assertThat(reloader.running().limits().maxHostConnections()).isEqualTo(50);
+
+        // A pool that cannot be is a config that cannot be: refused, the running one stays.
+        write("pgmux.yaml", CONFIG.replace("auth: proxy }", "pool: transaction }"));
+        reloader.reload("SIGHUP");
+        assertThat(reloader.running().routes().get("ann").pool().size()).isEqualTo(16);
     }
 
     private ProxyServer start(Path config) throws Exception {

@@ -78,7 +78,7 @@ class InitRoutingTableIT {
                 .isEqualTo("username text NO, host text NO, port integer NO, backend_user text YES, database text YES,"
                         + " sslmode text YES, parameters jsonb YES, target_session_attrs text YES,"
                         + " load_balance_hosts text YES, auth text YES, client_auth_method text YES,"
-                        + " client_password text YES,"
+                        + " client_password text YES, pool text YES, pool_size integer YES,"
                         + " updated_at timestamp with time zone NO");
 
         try (Connection listener = superuser(); Connection writer = superuser();
@@ -97,7 +97,7 @@ class InitRoutingTableIT {
         assertThat(query("SELECT updated_at > now() - interval '1 minute' FROM fresh_routes WHERE username = 'bob'"))
                 .as("updated_at set by the UPDATE trigger").isEqualTo("t");
         assertThat(query("SELECT count(*) FROM pg_constraint WHERE conrelid = 'fresh_routes'::regclass"
-                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("12");
+                + " AND contype = 'c'")).as("CHECK constraints").isEqualTo("14");
     }
 
     @Test
@@ -124,6 +124,24 @@ class InitRoutingTableIT {
                     "INSERT INTO auth_routes(username, host, auth, client_auth_method) VALUES ('dan', 'h', 'proxy',"
                             + " 'ident')"));
             assertThat(badMethod.getSQLState()).isEqualTo("23514");
+        }
+    }
+
+    @Test
+    void aPoolModeOrSizeThatCouldNeverBeARouteCannotEnterTheTable() throws Exception {
+        assertThat(Run.of("init-routing-table", "--dsn", dsn(LocalPostgres.SUPERUSER, SUPER_PASSWORD),
+                "--table", "pool_routes").exit).isZero();
+        try (Connection c = superuser(); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO pool_routes(username, host, auth, client_auth_method, pool, pool_size) VALUES"
+                    + " ('ann', 'h', 'proxy', 'trust', 'transaction', 8), ('bob', 'h', 'proxy', 'trust', 'session',"
+                    + " NULL), ('cid', 'h', NULL, NULL, 'none', NULL)");
+            for (String refused : List.of("pool = 'statement'", "pool = 'Session'", "pool_size = 0",
+                    "pool_size = -1")) {
+                SQLException e = catchThrowableOfType(SQLException.class, () -> st.execute("UPDATE pool_routes SET "
+                        + refused + " WHERE username = 'ann'"));
+                assertThat(e == null ? "accepted" : e.getSQLState()).as(refused + ": check_violation")
+                        .isEqualTo("23514");
+            }
         }
     }
 
@@ -169,6 +187,8 @@ class InitRoutingTableIT {
                 "column routing.user.auth: added",
                 "column routing.user.client_auth_method: added",
                 "column routing.user.client_password: added",
+                "column routing.user.pool: added",
+                "column routing.user.pool_size: added",
                 "column routing.user.updated_at: added",
                 "function routing.user_notify(): replaced",
                 "function routing.user_touch(): created",

@@ -11,6 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /** {@code --route USER=BACKEND}: the flag names the user; the backend is the config's to read. */
 class ServerOptionsTest {
@@ -64,6 +65,20 @@ class ServerOptionsTest {
         assertThat(c.unixSocketDir()).hasToString("/run/pgmux");
         assertThat(c.unixSocketMode()).isEqualTo(0770);
         assertThat(c.proxyProtocol().trusted()).hasSize(2);
+    }
+
+    @Test
+    void theMaxHostConnectionsFlagSetsItsLimit() throws Exception {
+        Main main = new Main();
+        new CommandLine(main).parseArgs("--route", "alice=db", "--max-host-connections", "40");
+        ServerOptions o = main.options;
+        assertThat(o.settings()).contains(Setting.of("--max-host-connections", 40, "limits", "max_host_connections"));
+        assertThat(o.source(Map.of("PGMUX_MAX_HOST_CONNECTIONS", "7")).load().limits().maxHostConnections())
+                .as("the flag wins over the environment").isEqualTo(40);
+        o.maxHostConnections = -1;
+        assertThatThrownBy(() -> o.source(Map.of()).load()).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.errors()).singleElement().hasToString("--max-host-connections:"
+                        + " limits.max_host_connections: must be 0 (unlimited) or more, not -1"));
     }
 
     @Test

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.pgmux.AuthMode;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.Secret;
@@ -72,7 +74,9 @@ class NodePostgresIT {
                 .put("tenant", backend().user(TestServers.ALICE).auth(AuthMode.PROXY)
                         .clientCredential(ScramVerifier.generate("tenant_pw".toCharArray()).text())
                         .password(Secret.of(TestServers.ALICE_PASSWORD)).build())
-                .put("nocred", backend().user(TestServers.ALICE).auth(AuthMode.PROXY).build()))
+                .put("nocred", backend().user(TestServers.ALICE).auth(AuthMode.PROXY).build())
+                .put("sessionpool", pooled(PoolMode.SESSION).build())
+                .put("txnpool", pooled(PoolMode.TRANSACTION).build()))
                 .start();
     }
 
@@ -83,6 +87,13 @@ class NodePostgresIT {
                 proxy.close(Duration.ofSeconds(2));
             }
         }
+    }
+
+    static BackendConfig.Builder pooled(PoolMode mode) {
+        return backend().user(TestServers.ALICE).auth(AuthMode.PROXY)
+                .clientCredential(ScramVerifier.generate("pool_pw".toCharArray()).text())
+                .password(Secret.of(TestServers.ALICE_PASSWORD))
+                .pool(PoolConfig.builder().mode(mode).size(3).build());
     }
 
     static BackendConfig.Builder backend() {
@@ -108,6 +119,21 @@ class NodePostgresIT {
     @Test
     void checksPassWithScramAtPgmuxAndARenamedUser() throws Exception {
         assertAllPass(node("check.js", url(proxyAuth, "tenant", "tenant_pw")));
+    }
+
+    @Test
+    void checksPassThroughASessionPool() throws Exception {
+        assertAllPass(node("check.js", url(proxyAuth, "sessionpool", "pool_pw")));
+    }
+
+    @Test
+    void checksPassThroughATransactionPool() throws Exception {
+        assertAllPass(node("check.js", url(proxyAuth, "txnpool", "pool_pw")));
+    }
+
+    @Test
+    void manyClientsWithNamedStatementsShareATransactionPool() throws Exception {
+        assertAllPass(node("pooled.js", url(proxyAuth, "txnpool", "pool_pw")));
     }
 
     @Test

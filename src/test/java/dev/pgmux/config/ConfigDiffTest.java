@@ -136,6 +136,59 @@ class ConfigDiffTest {
         assertThat(d.routesChanged()).containsExactly("ann");
     }
 
+    /**
+     * A route's pool keys are route keys: a changed one is a changed route (or default route, or router), which a
+     * reload applies to new connections; max_host_connections is a limit.
+     */
+    @Test
+    void poolKeysAreRouteKeysAndMaxHostConnectionsALimit(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("users.txt"), "\"ann\" \"pw\"\n");
+        String before = """
+                auth_file: users.txt
+                limits: { max_host_connections: 100 }
+                routes:
+                  ann: { host: a, auth: proxy, pool: transaction, pool_size: 8 }
+                  bob: { host: b, auth: proxy, pool: session }
+                default_route: "c?auth=proxy&pool=session&server_idle_timeout=1m"
+                """;
+        String after = """
+                auth_file: users.txt
+                limits: { max_host_connections: 50 }
+                routes:
+                  ann: { host: a, auth: proxy, pool: transaction, pool_size: 16 }
+                  bob: { host: b, auth: proxy, pool: session, server_reset_query: "" }
+                default_route: "c?auth=proxy&pool=session&server_idle_timeout=2m"
+                """;
+        ServerConfig old = load(dir, before);
+        ConfigDiff same = ConfigDiff.between(old, load(dir, before));
+        assertThat(same.routingChanged()).isFalse();
+        assertThat(same.limitsChanged()).isFalse();
+
+        ConfigDiff d = ConfigDiff.between(old, load(dir, after));
+        assertThat(d.routesChanged()).containsExactly("ann", "bob");
+        assertThat(d.defaultRouteChanged()).isTrue();
+        assertThat(d.limitsChanged()).isTrue();
+        assertThat(d.summary()).isEqualTo("routes +0 -0 ~2, default_route changed, limits changed, tls unchanged,"
+                + " log unchanged, router unchanged");
+
+        String rule = """
+                auth_file: users.txt
+                router:
+                  pattern:
+                    rules:
+                      - match: { user: "(?<u>[a-z]+)" }
+                        backend: { host: "{u}.db", auth: proxy, pool: transaction, pool_size: 8 }
+                """;
+        ConfigDiff router = ConfigDiff.between(load(dir, rule), load(dir, rule.replace("pool_size: 8", "pool_size: 9")));
+        assertThat(router.routerChanged()).isTrue();
+        assertThat(router.limitsChanged()).isFalse();
+    }
+
+    private static ServerConfig load(Path dir, String yaml) throws Exception {
+        Path file = Files.writeString(dir.resolve("pgmux.yaml"), yaml);
+        return new ConfigSource(file, Map.of(), List.of()).load();
+    }
+
     private static ServerConfig withAuthFile(ServerConfig c, AuthFile authFile) {
         return new ServerConfig(c.listen(), c.adminListen(), c.threads(), c.tls(), c.limits(), c.log(), c.routes(),
                 c.defaultRoute(), c.router(), c.roleCheck(), c.cluster(), c.hideUnknownUsers(), authFile);

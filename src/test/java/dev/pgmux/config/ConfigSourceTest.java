@@ -34,7 +34,7 @@ class ConfigSourceTest {
     static final String FULL = """
             listen: ["127.0.0.1:5434", "[::1]:5434"]
             admin_listen: "127.0.0.1:9187"
-            limits: { max_client_connections: 500, max_connections_per_ip: 20 }
+            limits: { max_client_connections: 500, max_connections_per_ip: 20, max_host_connections: 50 }
             timeouts: { client_login: 10s, backend_connect: 500ms, router: 2s, shutdown: 1m }
             log: { level: debug, format: json }
             routes:
@@ -51,7 +51,7 @@ class ConfigSourceTest {
         assertThat(c.listen()).containsExactly("127.0.0.1:5434", "[::1]:5434");
         assertThat(c.adminListen()).isEqualTo(new HostPort("127.0.0.1", 9187));
         assertThat(c.limits()).isEqualTo(new Limits(500, 20, Duration.ofSeconds(10), Duration.ofMillis(500),
-                Duration.ofSeconds(2), Duration.ofMinutes(1)));
+                Duration.ofSeconds(2), Duration.ofMinutes(1)).withMaxHostConnections(50));
         assertThat(c.log()).isEqualTo(new ServerConfig.Log("debug", ServerConfig.LogFormat.JSON));
         assertThat(c.routes()).containsOnlyKeys("app_user", "readonly_user", "short");
         assertThat(c.routes().keySet()).containsExactly("app_user", "readonly_user", "short");
@@ -214,6 +214,7 @@ class ConfigSourceTest {
         assertThat(c.adminListen()).isEqualTo(new HostPort("0.0.0.0", 9000));
         assertThat(c.limits().maxClientConnections()).isEqualTo(7);
         assertThat(c.limits().maxConnectionsPerIp()).isEqualTo(20);
+        assertThat(c.limits().maxHostConnections()).as("from the file").isEqualTo(50);
         assertThat(c.limits().shutdownTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.log()).isEqualTo(new ServerConfig.Log("warn", ServerConfig.LogFormat.TEXT));
         assertThat(c.defaultRoute()).isEqualTo(BackendConfig.of("db", 5432, "fallback"));
@@ -232,6 +233,24 @@ class ConfigSourceTest {
         assertThat(c.routes().keySet()).containsExactly("app_user", "readonly_user", "short", "new.user");
         assertThat(c.routes().get("app_user")).isEqualTo(BackendConfig.of("127.0.0.1", 7000, "other"));
         assertThat(c.routes().get("new.user").database()).isEqualTo("db");
+    }
+
+    @Test
+    void maxHostConnectionsFromTheFileTheEnvironmentAndTheFlag() throws Exception {
+        assertThat(load("routes: { a: db }\n").limits().maxHostConnections()).as("unlimited by default").isZero();
+        assertThat(load("routes: { a: db }\nlimits: { max_host_connections: 0 }\n").limits().maxHostConnections())
+                .isZero();
+        assertThat(load(FULL, Map.of("PGMUX_MAX_HOST_CONNECTIONS", "70"), List.of()).limits().maxHostConnections())
+                .isEqualTo(70);
+        assertThat(load(FULL, Map.of("PGMUX_MAX_HOST_CONNECTIONS", "70"), List.of(Setting.of("--max-host-connections",
+                80, "limits", "max_host_connections"))).limits().maxHostConnections()).isEqualTo(80);
+        assertThat(loadFails("routes: { a: db }\nlimits:\n  max_host_connections: -1\n").errors())
+                .extracting(ConfigError::toString).containsExactly(
+                        file() + ":3: limits.max_host_connections: must be 0 (unlimited) or more, not -1");
+        ConfigException env = catchThrowableOfType(ConfigException.class, () -> load(FULL,
+                Map.of("PGMUX_MAX_HOST_CONNECTIONS", "lots"), List.of()));
+        assertThat(env.errors()).singleElement().hasToString(
+                "PGMUX_MAX_HOST_CONNECTIONS: limits.max_host_connections: expected a whole number, not \"lots\"");
     }
 
     @Test
@@ -327,6 +346,7 @@ class ConfigSourceTest {
                 Map.entry("PGMUX_TLS_CLIENT_CA", TestCerts.caCert().toString()),
                 Map.entry("PGMUX_MAX_CLIENT_CONNECTIONS", "3"),
                 Map.entry("PGMUX_MAX_CONNECTIONS_PER_IP", "4"),
+                Map.entry("PGMUX_MAX_HOST_CONNECTIONS", "9"),
                 Map.entry("PGMUX_CLIENT_LOGIN_TIMEOUT", "5s"),
                 Map.entry("PGMUX_BACKEND_CONNECT_TIMEOUT", "6s"),
                 Map.entry("PGMUX_ROUTER_TIMEOUT", "7s"),
@@ -343,7 +363,7 @@ class ConfigSourceTest {
                 new ServerConfig.Tls(TestCerts.serverCert(), TestCerts.serverKey(), true, "TLSv1.3",
                         TestCerts.caCert()),
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
-                        Duration.ofSeconds(8)),
+                        Duration.ofSeconds(8)).withMaxHostConnections(9),
                 new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null,
                 null, null, false, null, false, Path.of("/run/pgmux"), 0770,
                 ProxyProtocol.trusting("10.0.0.0/8", "192.168.1.7")));

@@ -7,8 +7,11 @@ import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.Secret;
+import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import dev.pgmux.config.ConfigException;
@@ -19,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -133,6 +137,95 @@ class BackendSourcesTest {
                         + " \"client_password\": \"" + MD5 + "\"}"),
                 TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "md5", MD5)))
                 .containsOnly(expected);
+    }
+
+    /** pool and the pool keys are keys of every source, and mean the same in each. */
+    @Test
+    void onePooledRouteFromEverySource() throws Exception {
+        BackendConfig expected = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
+                .pool(PoolConfig.builder().mode(PoolMode.TRANSACTION).size(8).build()).build();
+        String clients = "auth: proxy, client_password: \"" + VERIFIER + "\"";
+        String clientsOption = "auth=proxy&client_password=" + VERIFIER;
+        assertThat(List.of(
+                yaml("{ host: db, " + clients + ", pool: transaction, pool_size: 8 }"),
+                yaml("{ host: db, " + clients + ", pool: transaction, pool_size: \"8\", min_pool_size: \"\" }"),
+                yaml("\"db?" + clientsOption + "&pool=transaction&pool_size=8\""),
+                flag("db?" + clientsOption + "&pool=transaction&pool_size=8"),
+                pattern("(?<u>[a-z]+)", "{ host: db, " + clients + ", pool: transaction, pool_size: 8 }", "ann"),
+                http("{\"host\": \"db\", \"auth\": \"proxy\", \"client_password\": \"" + VERIFIER + "\","
+                        + " \"pool\": \"transaction\", \"pool_size\": 8}"),
+                http("{\"host\": \"db\", \"auth\": \"proxy\", \"client_password\": \"" + VERIFIER + "\","
+                        + " \"pool\": \"transaction\", \"pool_size\": \"8\", \"max_clients\": \"\"}"),
+                TableRows.backend("db", null, null, null, null, null, null, null, "proxy", null, VERIFIER,
+                        "transaction", "8")))
+                .containsOnly(expected);
+    }
+
+    /** Every pool key, in each source that takes them all (the table has columns for pool and pool_size only). */
+    @Test
+    void everyPoolKeyFromEverySourceButTheTable() throws Exception {
+        BackendConfig expected = BackendConfig.builder().host("db").auth(AuthMode.PROXY).clientCredential(VERIFIER)
+                .pool(new PoolConfig(PoolMode.TRANSACTION, 10, 2, Duration.ofMinutes(5), Duration.ofHours(1),
+                        Duration.ofSeconds(30), 100, SessionStatePolicy.ERROR, "", Duration.ZERO)).build();
+        String clients = "auth: proxy, client_password: \"" + VERIFIER + "\"";
+        String keys = "pool: transaction, pool_size: 10, min_pool_size: 2, max_clients: 100, server_idle_timeout: 5m,"
+                + " server_lifetime: 1h, query_wait_timeout: 30s, server_check_delay: 0, on_session_state: error,"
+                + " server_reset_query: \"\"";
+        String options = "auth=proxy&client_password=" + VERIFIER + "&pool=transaction&pool_size=10&min_pool_size=2"
+                + "&max_clients=100&server_idle_timeout=5m&server_lifetime=1h&query_wait_timeout=30s"
+                + "&server_check_delay=0&on_session_state=error&server_reset_query=";
+        assertThat(List.of(
+                yaml("{ host: db, " + clients + ", " + keys + " }"),
+                yaml("\"db?" + options + "\""),
+                flag("db?" + options),
+                pattern("(?<u>[a-z]+)", "{ host: db, " + clients + ", " + keys + " }", "ann"),
+                http("{\"host\": \"db\", \"auth\": \"proxy\", \"client_password\": \"" + VERIFIER + "\","
+                        + " \"pool\": \"transaction\", \"pool_size\": 10, \"min_pool_size\": 2, \"max_clients\": 100,"
+                        + " \"server_idle_timeout\": \"5m\", \"server_lifetime\": \"1h\", \"query_wait_timeout\": \"30s\","
+                        + " \"server_check_delay\": \"0\", \"on_session_state\": \"error\", \"server_reset_query\": \"\"}")))
+                .containsOnly(expected);
+    }
+
+    /** A bad pool value names its key (and, in the config, the route and the line), the same in every source. */
+    @Test
+    void aBadPoolValueIsNamedInEverySource() throws Exception {
+        String unknown = "pool: unknown pool \"statement\" (none, session, transaction)";
+        assertThat(List.of(
+                yamlRefusal("{ host: db, auth: proxy, pool: statement }"),
+                flagRefusal("db?auth=proxy&pool=statement"),
+                patternRefusal("{ host: db, auth: proxy, pool: statement }"),
+                httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"pool\": \"statement\"}"),
+                refusal(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", null, null,
+                        "statement", null))))
+                .allSatisfy(message -> assertThat(message).contains(unknown));
+        assertThat(yamlRefusal("{ host: db, auth: proxy, pool: statement }"))
+                .contains(dir.resolve("pgmux.yaml") + ":2: routes.ann." + unknown);
+        assertThat(flagRefusal("db?auth=proxy&pool=statement")).contains("--route: routes.ann." + unknown);
+
+        String needsProxy = "pool session needs auth proxy: pgmux logs in to pooled servers itself, so it must"
+                + " authenticate the clients";
+        assertThat(List.of(
+                yamlRefusal("{ host: db, pool: session }"),
+                flagRefusal("db?pool=session"),
+                patternRefusal("{ host: db, pool: session }"),
+                httpRefusal("{\"host\": \"db\", \"pool\": \"session\"}"),
+                refusal(() -> TableRows.backend("db", null, null, null, null, null, null, null, null, null, null,
+                        "session", null))))
+                .allSatisfy(message -> assertThat(message).contains("pool: " + needsProxy));
+        assertThat(yamlRefusal("{ host: db, pool: session }")).contains(dir.resolve("pgmux.yaml")
+                + ":2: routes.ann.pool: " + needsProxy);
+        assertThat(refusal(() -> load("default_route: { host: db, pool: session }\n")))
+                .contains(dir.resolve("pgmux.yaml") + ":1: default_route.pool: " + needsProxy);
+
+        assertThat(List.of(
+                yamlRefusal("{ host: db, auth: proxy, pool: session, query_wait_timeout: 120 }"),
+                flagRefusal("db?auth=proxy&pool=session&query_wait_timeout=120"),
+                patternRefusal("{ host: db, auth: proxy, pool: session, query_wait_timeout: 120 }"),
+                httpRefusal("{\"host\": \"db\", \"auth\": \"proxy\", \"pool\": \"session\", \"query_wait_timeout\": 120}")))
+                .allSatisfy(message -> assertThat(message).contains("query_wait_timeout: duration \"120\" needs a"
+                        + " unit: 120s, 120ms, 120m"));
+        assertThat(patternRefusal("{ host: db, auth: proxy, pool: \"{u}\" }"))
+                .contains("pool: takes fixed text in a rule, not {placeholders}");
     }
 
     /** A backend password is named in the config file only: by a route, --route or a pattern rule. */

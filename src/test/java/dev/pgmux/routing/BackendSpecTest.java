@@ -9,10 +9,14 @@ import dev.pgmux.BackendConfig;
 import dev.pgmux.BackendConfig.Endpoint;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.LoadBalanceHosts;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.Secret;
+import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.SslMode;
 import dev.pgmux.TargetSessionAttrs;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -423,5 +427,171 @@ class BackendSpecTest {
         for (String m : List.of("md5", "password", "trust", "cert")) {
             assertThat(method("proxy", m, md5).toBackendConfig().clientCredential()).isEqualTo(md5);
         }
+    }
+
+    // ---- pooling -----------------------------------------------------------------------------------------
+
+    /** A spec with host "db", {@code auth}, {@code pool} and the pool keys of {@code keys}. */
+    static BackendSpec pooled(String auth, String pool, Map<String, String> keys) {
+        for (String key : keys.keySet()) {
+            assertThat(BackendSpec.POOL_KEYS).as("a pool key").contains(key);
+        }
+        return new BackendSpec("db", null, null, null, null, null, null, null, null, null, auth, null, null, null,
+                null, null, null, null, pool, keys.get("pool_size"), keys.get("min_pool_size"), keys.get("max_clients"),
+                keys.get("server_idle_timeout"), keys.get("server_lifetime"), keys.get("query_wait_timeout"),
+                keys.get("server_check_delay"), keys.get("on_session_state"), keys.get("server_reset_query"));
+    }
+
+    static BackendSpec pooled(String auth, String pool) {
+        return pooled(auth, pool, Map.of());
+    }
+
+    static PoolConfig poolOf(BackendSpec spec) {
+        return spec.parse(Path::of, ENV).orElseThrow().pool();
+    }
+
+    @Test
+    void theNotationTakesThePoolKeysAsWritten() {
+        BackendSpec s = BackendSpec.fromNotation("db?auth=proxy&pool=transaction&pool_size=8&min_pool_size=2"
+                + "&max_clients=100&server_idle_timeout=5m&server_lifetime=1h&query_wait_timeout=30s"
+                + "&server_check_delay=0&on_session_state=error&server_reset_query=DISCARD ALL&search_path=a");
+        assertThat(s).isEqualTo(new BackendSpec("db", "5432", null, null, null, null, null, null, null,
+                Map.of("search_path", "a"), "proxy", null, null, null, null, null, null, null, "transaction", "8", "2",
+                "100", "5m", "1h", "30s", "0", "error", "DISCARD ALL"));
+        assertThat(s.toBackendConfig().pool()).isEqualTo(new PoolConfig(PoolMode.TRANSACTION, 8, 2,
+                Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofSeconds(30), 100, SessionStatePolicy.ERROR,
+                "DISCARD ALL", Duration.ZERO));
+        assertThat(notation("db?auth=proxy&pool=session&pool_size=8").parameters()).as("not startup parameters")
+                .isEmpty();
+    }
+
+    @Test
+    void everyPoolKeyIsReadAndTheRestArePgBouncersDefaults() {
+        assertThat(poolOf(pooled("proxy", "transaction", Map.of("pool_size", " 8 ", "min_pool_size", "2",
+                "max_clients", "500", "server_idle_timeout", "1m30s", "server_lifetime", "0",
+                "query_wait_timeout", "500ms", "server_check_delay", "10s", "on_session_state", "IGNORE",
+                "server_reset_query", " RESET ALL ")))).isEqualTo(new PoolConfig(PoolMode.TRANSACTION, 8, 2,
+                Duration.ofSeconds(90), Duration.ZERO, Duration.ofMillis(500), 500, SessionStatePolicy.IGNORE,
+                "RESET ALL", Duration.ofSeconds(10)));
+        PoolConfig session = poolOf(pooled("proxy", "Session"));
+        assertThat(session).isEqualTo(PoolConfig.builder().mode(PoolMode.SESSION).build());
+        assertThat(session.size()).isEqualTo(20);
+        assertThat(session.minIdle()).isZero();
+        assertThat(session.maxClients()).isZero();
+        assertThat(session.idleTimeout()).isEqualTo(Duration.ofSeconds(600));
+        assertThat(session.serverLifetime()).isEqualTo(Duration.ofSeconds(3600));
+        assertThat(session.waitTimeout()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(session.checkAfterIdle()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(session.onSessionState()).isEqualTo(SessionStatePolicy.PIN);
+        assertThat(session.resetQuery()).isEqualTo("DISCARD ALL");
+    }
+
+    @Test
+    void withoutPoolARouteHasNoPooling() {
+        assertThat(notation("db").pool()).isEqualTo(PoolConfig.NONE);
+        assertThat(poolOf(pooled(null, null))).isEqualTo(PoolConfig.NONE);
+        assertThat(poolOf(pooled(null, "none"))).isEqualTo(PoolConfig.NONE);
+        for (String blank : Arrays.asList("", "  ")) {
+            Map<String, String> keys = new HashMap<>();
+            BackendSpec.POOL_KEYS.forEach(key -> keys.put(key, blank));
+            keys.remove("server_reset_query");
+            assertThat(poolOf(pooled(null, blank, keys))).as("blank: not set").isEqualTo(PoolConfig.NONE);
+            assertThat(poolOf(pooled("proxy", "transaction", keys))).as("blank: not set")
+                    .isEqualTo(PoolConfig.builder().mode(PoolMode.TRANSACTION).build());
+        }
+    }
+
+    /** PgBouncer's meaning of an empty server_reset_query: run nothing. Only a missing one is DISCARD ALL. */
+    @Test
+    void anEmptyServerResetQueryRunsNothing() {
+        assertThat(poolOf(pooled("proxy", "session", Map.of("server_reset_query", ""))).resetQuery()).isEmpty();
+        assertThat(poolOf(pooled("proxy", "session", Map.of("server_reset_query", "  "))).resetQuery()).isEmpty();
+        assertThat(notation("db?auth=proxy&pool=session&server_reset_query=").pool().resetQuery()).isEmpty();
+        assertThat(notation("db?auth=proxy&pool=session").pool().resetQuery()).isEqualTo("DISCARD ALL");
+        assertThat(poolOf(pooled(null, null, Map.of("server_reset_query", "")))).as("harmless without pooling")
+                .isEqualTo(PoolConfig.NONE);
+    }
+
+    @Test
+    void thePoolProblemsAreNamedByTheirKeys() {
+        assertThat(problems(pooled("proxy", "statement"))).containsExactly(
+                "pool: unknown pool \"statement\" (none, session, transaction)");
+        assertThat(problems(pooled("proxy", "transaction", Map.of("pool_size", "many", "min_pool_size", "-1",
+                "max_clients", "-5", "server_idle_timeout", "600", "server_lifetime", "soon",
+                "query_wait_timeout", "0", "server_check_delay", "-1s", "on_session_state", "sometimes"))))
+                .containsExactly(
+                        "pool_size: must be a whole number, not \"many\"",
+                        "min_pool_size: must be 0 or more, not -1",
+                        "max_clients: must be 0 (no limit) or more, not -5",
+                        "server_idle_timeout: duration \"600\" needs a unit: 600s, 600ms, 600m",
+                        "server_lifetime: bad duration \"soon\" (e.g. 15s, 500ms, 2m, 1m30s)",
+                        "query_wait_timeout: must be longer than 0: a client must not wait for a server connection"
+                                + " forever",
+                        "server_check_delay: bad duration \"-1s\" (e.g. 15s, 500ms, 2m, 1m30s)",
+                        "on_session_state: unknown on_session_state \"sometimes\" (pin, error, ignore)");
+        assertThat(problems(pooled("proxy", "session", Map.of("pool_size", "0")))).containsExactly(
+                "pool_size: must be at least 1, not 0");
+        assertThat(problems(pooled("proxy", "session", Map.of("pool_size", "1.5")))).containsExactly(
+                "pool_size: must be a whole number, not \"1.5\"");
+        assertThat(problems(pooled("proxy", "session", Map.of("pool_size", "4", "min_pool_size", "5"))))
+                .containsExactly("min_pool_size: must be between 0 and pool_size (4), not 5");
+        assertThat(problems(pooled("proxy", "session", Map.of("min_pool_size", "21")))).as("the default pool_size")
+                .containsExactly("min_pool_size: must be between 0 and pool_size (20), not 21");
+        assertThat(problems(pooled("proxy", "session", Map.of("pool_size", "0", "min_pool_size", "5"))))
+                .as("no second guess after a bad pool_size").containsExactly("pool_size: must be at least 1, not 0");
+    }
+
+    /** Pooling needs auth: proxy, with BackendConfig's own message. */
+    @Test
+    void poolingNeedsAuthProxy() {
+        assertThat(problems(pooled(null, "session"))).containsExactly("pool: pool session needs auth proxy: pgmux"
+                + " logs in to pooled servers itself, so it must authenticate the clients");
+        assertThat(problems(pooled("passthrough", "transaction"))).singleElement().asString()
+                .startsWith("pool: pool transaction needs auth proxy");
+        assertThatThrownBy(() -> BackendConfig.builder().host("db").pool(PoolConfig.builder().mode(PoolMode.SESSION)
+                .build()).build()).hasMessage(problems(pooled(null, "session")).getFirst().substring("pool: ".length()));
+        assertThat(problems(pooled("trust", "session"))).as("no second guess after a bad auth")
+                .containsExactly("auth: unknown auth \"trust\" (passthrough, proxy)");
+        assertThat(problems(pooled(null, "none"))).isEmpty();
+    }
+
+    /** A pool key beside no pooling is a forgotten pool:, not a setting to ignore. */
+    @Test
+    void thePoolKeysApplyOnlyWithPooling() {
+        String only = "applies only with pool: session or transaction (without pooling each client has a server"
+                + " connection of its own)";
+        assertThat(problems(pooled("proxy", null, Map.of("pool_size", "8", "server_reset_query", "RESET ALL"))))
+                .containsExactly("pool_size: " + only, "server_reset_query: " + only);
+        assertThat(problems(pooled("proxy", "none", Map.of("on_session_state", "pin")))).containsExactly(
+                "on_session_state: " + only);
+        assertThat(problems(pooled("proxy", "session", Map.of("on_session_state", "error")))).containsExactly(
+                "on_session_state: applies only with pool: transaction (with pool: session a client keeps its server"
+                        + " connection until it leaves)");
+        assertThat(problems(pooled("proxy", "sometimes", Map.of("pool_size", "8")))).as("no second guess after a"
+                + " bad pool").containsExactly("pool: unknown pool \"sometimes\" (none, session, transaction)");
+    }
+
+    @Test
+    void aTemplatesPoolIsFixedText() {
+        BackendSpec withPlaceholders = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null,
+                "proxy", null, VERIFIER, null, null, null, null, null, "{mode}", "{n}", null, null, null, null, null,
+                null, null, "{q}");
+        assertThat(withPlaceholders.parseTemplate(Path::of, ENV).problems()).extracting(BackendSpec.Problem::toString)
+                .containsExactly("pool: takes fixed text in a rule, not {placeholders}",
+                        "pool_size: takes fixed text in a rule, not {placeholders}",
+                        "server_reset_query: takes fixed text in a rule, not {placeholders}");
+
+        BackendTemplate t = new BackendSpec("{h}", null, null, null, null, null, null, null, null, null, "proxy",
+                null, VERIFIER, null, null, null, null, null, "transaction", "8", null, null, null, null, null, null,
+                null, null).parseTemplate(Path::of, ENV).value();
+        PoolConfig pool = PoolConfig.builder().mode(PoolMode.TRANSACTION).size(8).build();
+        assertThat(t.pool()).isEqualTo(pool);
+        assertThat(t.expand(Map.of("h", "db"))).isEqualTo(BackendConfig.builder().host("db").auth(AuthMode.PROXY)
+                .clientCredential(VERIFIER).pool(pool).build());
+        assertThat(new BackendSpec("{h}", null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, null, null, null, "session", null, null, null, null, null, null, null, null, null)
+                .parseTemplate(Path::of, ENV).problems()).extracting(BackendSpec.Problem::toString)
+                .containsExactly("pool: pool session needs auth proxy: pgmux logs in to pooled servers itself, so it"
+                        + " must authenticate the clients");
     }
 }

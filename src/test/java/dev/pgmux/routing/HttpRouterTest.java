@@ -7,8 +7,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
+import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.SslMode;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -426,6 +429,44 @@ class HttpRouterTest {
                     () -> RoutingService.answer(bad.getKey().getBytes(StandardCharsets.UTF_8))))
                     .as(bad.getKey()).hasMessage(bad.getValue());
         }
+    }
+
+    @Test
+    void anAnswerMaySetThePoolWithTheConfigFilesNames() throws Exception {
+        service = r -> Reply.ok("""
+                {"host": "db", "auth": "proxy", "client_auth_method": "trust", "pool": "transaction", "pool_size": 8,
+                 "min_pool_size": 1, "max_clients": 50, "server_idle_timeout": "10m", "server_lifetime": "0",
+                 "query_wait_timeout": "15s", "server_check_delay": "5s", "on_session_state": "ignore",
+                 "server_reset_query": "DISCARD ALL"}
+                """);
+        router = builder().build();
+        assertThat(router.route(request("ann")).pool()).isEqualTo(new PoolConfig(PoolMode.TRANSACTION, 8, 1,
+                Duration.ofMinutes(10), Duration.ZERO, Duration.ofSeconds(15), 50, SessionStatePolicy.IGNORE,
+                "DISCARD ALL", Duration.ofSeconds(5)));
+
+        for (var bad : Map.of(
+                "{\"host\": \"db\", \"auth\": \"proxy\", \"pool\": \"statement\"}",
+                "invalid answer: pool: unknown pool \"statement\" (none, session, transaction)",
+                "{\"host\": \"db\", \"pool\": \"session\"}",
+                "invalid answer: pool: pool session needs auth proxy: pgmux logs in to pooled servers itself, so it"
+                        + " must authenticate the clients",
+                "{\"host\": \"db\", \"auth\": \"proxy\", \"pool\": \"session\", \"pool_size\": 0}",
+                "invalid answer: pool_size: must be at least 1, not 0",
+                "{\"host\": \"db\", \"auth\": \"proxy\", \"pool_size\": 8}",
+                "invalid answer: pool_size: applies only with pool: session or transaction (without pooling each"
+                        + " client has a server connection of its own)",
+                "{\"host\": \"db\", \"auth\": \"proxy\", \"pool\": \"transaction\", \"on_session_state\": \"keep\"}",
+                "invalid answer: on_session_state: unknown on_session_state \"keep\" (pin, error, ignore)",
+                "{\"host\": \"db\", \"pool\": \"none\", \"pol_size\": 8}",
+                "invalid answer: unknown key \"pol_size\"").entrySet()) {
+            assertThat(catchThrowableOfType(RoutingService.LookupFailed.class,
+                    () -> RoutingService.answer(bad.getKey().getBytes(StandardCharsets.UTF_8))))
+                    .as(bad.getKey()).hasMessage(bad.getValue());
+        }
+        router.close();
+        service = r -> Reply.ok("{\"host\": \"db\", \"pool\": \"session\"}");
+        router = builder().cacheTtl(Duration.ZERO).staleGrace(Duration.ZERO).build();
+        assertThat(refused(router, request("bob")).sqlState()).as("a broken answer").isEqualTo("08006");
     }
 
     @Test

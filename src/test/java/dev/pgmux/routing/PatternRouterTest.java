@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
 import dev.pgmux.SslMode;
@@ -51,6 +55,22 @@ class PatternRouterTest {
         assertThat(b).isEqualTo(BackendConfig.builder().host("acme-1.tenants.internal").port(6432)
                 .parameter("application_name", "pgmux-acme-1").build());
         assertThat(b.user()).as("the client's user is kept").isNull();
+    }
+
+    /** A rule's pool is fixed: every backend it fills in shares the rule's pool settings, each its own pool. */
+    @Test
+    void aRulesPoolGoesWithEveryBackendItFillsIn() throws Exception {
+        PoolConfig pool = PoolConfig.builder().mode(PoolMode.TRANSACTION).size(4).build();
+        PatternRouter router = PatternRouter.builder()
+                .rule(PatternRouter.Rule.named("pooled").user("(?<t>[a-z]+)")
+                        .to(BackendTemplate.builder().host("{t}.internal").auth(AuthMode.PROXY)
+                                .clientAuthMethod(ClientAuthMethod.TRUST).pool(pool)))
+                .build();
+        assertThat(router.route(request("acme", "app", null))).isEqualTo(BackendConfig.builder()
+                .host("acme.internal").auth(AuthMode.PROXY).clientAuthMethod(ClientAuthMethod.TRUST).pool(pool).build());
+        assertThatThrownBy(() -> BackendTemplate.builder().host("{t}.internal").pool(pool).build())
+                .hasMessage("pool transaction needs auth proxy: pgmux logs in to pooled servers itself, so it must"
+                        + " authenticate the clients");
     }
 
     @Test

@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
@@ -128,6 +132,22 @@ class PostgresTableRouterIT {
         assertThat(router.routes()).containsOnlyKeys("alice", "dave");
         assertThat(router.route(request("dave")).port()).isEqualTo(5432);
         assertThatThrownBy(() -> router.route(request("bob"))).isInstanceOf(RoutingException.class);
+    }
+
+    @Test
+    void thePoolColumnsAreARoutesPoolAndABadOneLeavesItsRowOut() throws Exception {
+        sql("INSERT INTO " + table + "(username, host, auth, client_auth_method, pool, pool_size) VALUES"
+                + " ('alice', 'db', 'proxy', 'trust', 'transaction', 8), ('bob', 'db', 'proxy', 'trust', 'session', NULL),"
+                + " ('carol', 'db', NULL, NULL, 'session', NULL)");
+
+        PostgresTableRouter router = start(table);
+
+        BackendConfig proxy = BackendConfig.builder().host("db").auth(AuthMode.PROXY)
+                .clientAuthMethod(ClientAuthMethod.TRUST).build();
+        assertThat(router.route(request("alice"))).isEqualTo(proxy.toBuilder()
+                .pool(PoolConfig.builder().mode(PoolMode.TRANSACTION).size(8).build()).build());
+        assertThat(router.route(request("bob")).pool()).isEqualTo(PoolConfig.builder().mode(PoolMode.SESSION).build());
+        assertThat(router.routes()).as("pooling needs auth proxy").containsOnlyKeys("alice", "bob");
     }
 
     // ---- following changes -------------------------------------------------------------------------------

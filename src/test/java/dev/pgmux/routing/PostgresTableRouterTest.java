@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
+import dev.pgmux.ClientAuthMethod;
+import dev.pgmux.PoolConfig;
+import dev.pgmux.PoolMode;
 import dev.pgmux.RouteRequest;
 import dev.pgmux.SslMode;
 import java.net.InetSocketAddress;
@@ -127,12 +131,31 @@ class PostgresTableRouterTest {
                 .hasMessage("parameters is not JSON");
     }
 
+    /** The pool and pool_size columns; the other pool keys have no column and are PgBouncer's defaults. */
+    @Test
+    void aRowWithPooling() {
+        assertThat(TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "trust", null,
+                "transaction", "8")).isEqualTo(BackendConfig.builder().host("db").auth(AuthMode.PROXY)
+                .clientAuthMethod(ClientAuthMethod.TRUST).pool(PoolConfig.builder().mode(PoolMode.TRANSACTION).size(8)
+                        .build()).build());
+        assertThat(TableRows.backend("db", null, null, null, null, null, null, null, null, null, null, " ", null))
+                .as("blank: not set").isEqualTo(BackendConfig.of("db", 5432, null));
+        assertThatThrownBy(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "trust",
+                null, "statement", null)).hasMessage("pool: unknown pool \"statement\" (none, session, transaction)");
+        assertThatThrownBy(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "trust",
+                null, "session", "0")).hasMessage("pool_size: must be at least 1, not 0");
+        assertThatThrownBy(() -> TableRows.backend("db", null, null, null, null, null, null, null, null, null, null,
+                "session", null)).hasMessageStartingWith("pool: pool session needs auth proxy");
+        assertThatThrownBy(() -> TableRows.backend("db", null, null, null, null, null, null, null, "proxy", "trust",
+                null, null, "8")).hasMessageStartingWith("pool_size: applies only with pool: session or transaction");
+    }
+
     @Test
     void schemaHasTheDocumentedColumnsAndTriggers() {
         TableName t = TableName.parse("pgmux_routes");
         assertThat(TableSchema.COLUMNS.keySet()).containsExactly("username", "host", "port", "backend_user",
                 "database", "sslmode", "parameters", "target_session_attrs", "load_balance_hosts", "auth",
-                "client_auth_method", "client_password", "updated_at");
+                "client_auth_method", "client_password", "pool", "pool_size", "updated_at");
         assertThat(TableSchema.createTable(t)).startsWith("CREATE TABLE IF NOT EXISTS \"pgmux_routes\" (")
                 .contains("username text PRIMARY KEY").contains("port integer NOT NULL DEFAULT 5432");
         assertThat(TableSchema.notifyBody(t)).contains("pg_notify('pgmux_routes', TG_OP)");

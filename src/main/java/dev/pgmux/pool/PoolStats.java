@@ -1,0 +1,28 @@
+package dev.pgmux.pool;
+
+import java.util.Map;
+
+/**
+ * A pool at one moment.
+ *
+ * @param name           {@code user@database/hosts}
+ * @param mode           session or transaction
+ * @param size           its pool_size
+ * @param clients        clients of the pool (logged in)
+ * @param waiting        clients waiting for a server connection now
+ * @param serversActive  server connections in use by a client
+ * @param serversIdle    server connections waiting in the pool
+ * @param serversOpening server connections being opened
+ * @param waits          times a client asked for a server connection
+ * @param waitNanos      total time clients waited for one
+ * @param transactions   transactions served (transaction pooling: server releases)
+ * @param queries        queries and Syncs forwarded
+ * @param pins           clients pinned to their server, by cause
+ */
+public record PoolStats(String name, String mode, int size, int clients, int waiting, int serversActive,
+                        int serversIdle, int serversOpening, long waits, long waitNanos, long transactions,
+                        long queries, Map<String, Long> pins) {
+    public PoolStats {
+        pins = Map.copyOf(pins);
+    }
+}

@@ -1,0 +1,93 @@
+package dev.pgmux.pool;
+
+import dev.pgmux.server.ServerConnection;
+import io.netty.channel.EventLoop;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A logged-in server connection that belongs to a {@link Pool}: what it was logged in with, what it told at login
+ * (the reported settings and its cancel key, handed to each client it serves as a fresh backend would), and the
+ * statements pgmux prepared on it.
+ */
+public final class PooledServer {
+    private final Pool pool;
+    private final ServerConnection connection;
+    private final EventLoop loop;
+    private final Tag tag;
+    private final List<Map.Entry<String, String>> loginParameters;
+    private final int processId;
+    private final byte[] secret;
+    private final long createdNanos = System.nanoTime();
+    private final ServerStatements statements = new ServerStatements(ServerStatements.DEFAULT_CAPACITY);
+    private long releasedNanos = createdNanos;
+
+    PooledServer(Pool pool, ServerConnection connection, EventLoop loop, Tag tag,
+                 List<Map.Entry<String, String>> loginParameters, int processId, byte[] secret) {
+        this.pool = pool;
+        this.connection = connection;
+        this.loop = loop;
+        this.tag = tag;
+        this.loginParameters = List.copyOf(loginParameters);
+        this.processId = processId;
+        this.secret = secret;
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+
+    public ServerConnection connection() {
+        return connection;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    public Tag tag() {
+        return tag;
+    }
+
+    /** The ParameterStatus values the server sent at login, in its order. */
+    public List<Map.Entry<String, String>> loginParameters() {
+        return loginParameters;
+    }
+
+    public int processId() {
+        return processId;
+    }
+
+    public byte[] secret() {
+        return secret.clone();
+    }
+
+    /** The address of the host it is connected to, or null once closed. */
+    public InetSocketAddress address() {
+        ServerConnection.Host h = connection.host();
+        return h == null ? null : h.address();
+    }
+
+    /** The statements pgmux prepared on this server (transaction pooling). */
+    public ServerStatements statements() {
+        return statements;
+    }
+
+    long ageNanos(long now) {
+        return now - createdNanos;
+    }
+
+    long idleNanos(long now) {
+        return now - releasedNanos;
+    }
+
+    void released(long now) {
+        releasedNanos = now;
+    }
+
+    @Override
+    public String toString() {
+        return "PooledServer[pool=" + pool.name() + ", pid=" + processId + "]";
+    }
+}

@@ -1,0 +1,80 @@
+package dev.pgmux.pool;
+
+import dev.pgmux.BackendConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntSupplier;
+
+/**
+ * The pools of one proxy, one per backend, backend user and database; created at a pooled route's first client.
+ */
+public final class Pools {
+    /** A pool's identity: the backend as configured (hosts, TLS, credentials, pool settings), user and database. */
+    private record Key(BackendConfig backend, String user, String database) {
+    }
+
+    private final ConcurrentHashMap<Key, Pool> pools = new ConcurrentHashMap<>();
+    private final HostSlots hostSlots;
+    private final Pool.Opener opener;
+    private volatile int loops = 1;
+
+    /** @param maxHostConnections the cap on pooled connections per backend host, read at each opening (0: none) */
+    public Pools(Pool.Opener opener, IntSupplier maxHostConnections) {
+        this.opener = opener;
+        this.hostSlots = new HostSlots(maxHostConnections);
+    }
+
+    /** The number of event loops clients are spread over (a pool shares its size out over them). */
+    public void loops(int loops) {
+        this.loops = loops;
+    }
+
+    /**
+     * Counts a client of {@code backend}, logged in to the backend as {@code user} on {@code database}, into its pool.
+     *
+     * @return the pool, or null when the pool has its {@code max_clients} already
+     */
+    public Pool admit(BackendConfig backend, String user, String database) {
+        Key key = new Key(backend, user, database);
+        while (true) {
+            Pool p = pools.computeIfAbsent(key, k -> new Pool(user + "@" + database + "/" + backend.address(),
+                    backend.pool(), opener, hostSlots, backend.address(), loops));
+            switch (p.admit()) {
+                case IN -> {
+                    return p;
+                }
+                case FULL -> {
+                    return null;
+                }
+                case RETIRED -> pools.remove(key, p); // swept meanwhile: a new one takes its place
+            }
+        }
+    }
+
+    public List<PoolStats> stats() {
+        List<PoolStats> all = new ArrayList<>();
+        for (Pool p : pools.values()) {
+            all.add(p.stats());
+        }
+        return all;
+    }
+
+    /** Closes what has aged out; forgets pools with nothing left in them. */
+    public void sweep() {
+        long now = System.nanoTime();
+        for (var e : pools.entrySet()) {
+            e.getValue().sweep(now);
+            if (e.getValue().retireIfEmpty()) {
+                pools.remove(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /** Closes all idle connections and fails all waiters (shutdown). */
+    public void close() {
+        for (Pool p : pools.values()) {
+            p.close();
+        }
+    }
+}
