@@ -15,16 +15,15 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.pgmux.embedded.LocalPostgres;
 import dev.pgmux.listen.ProxyHeaders;
 import dev.pgmux.testing.Await;
+import dev.pgmux.testing.Haproxy;
 import dev.pgmux.testing.PgStatActivity;
 import dev.pgmux.testing.RawClient;
 import dev.pgmux.testing.TestServers;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -101,8 +100,8 @@ class ProxyProtocolIT {
         ProxyServer proxy = trustingLoopback();
         try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
             c.send(v1("PROXY TCP4 203.0.113.7 192.0.2.1 4242 5434"));
-            login(c);
-            assertThat(query(c, "select 'through a balancer'")).isEqualTo("through a balancer");
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
+            assertThat(c.queryOne("select 'through a balancer'")).isEqualTo("through a balancer");
         }
         assertThat(routed).singleElement().satisfies(r -> {
             assertThat(r.clientAddress()).isEqualTo(new InetSocketAddress("203.0.113.7", 4242));
@@ -133,7 +132,7 @@ class ProxyProtocolIT {
         ProxyServer proxy = trustingLoopback();
         try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
             c.send(v2Local());
-            login(c);
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
         assertThat(routed).singleElement().satisfies(r ->
                 assertThat(r.clientAddress().getAddress().getHostAddress()).isEqualTo("127.0.0.1"));
@@ -146,7 +145,7 @@ class ProxyProtocolIT {
              RawClient sameClient = new RawClient("127.0.0.1", proxy.port());
              RawClient otherClient = new RawClient("127.0.0.1", proxy.port())) {
             first.send(v1("PROXY TCP4 198.51.100.1 192.0.2.1 1000 5434"));
-            login(first);
+            first.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
             sameClient.send(v1("PROXY TCP4 198.51.100.1 192.0.2.1 1001 5434"));
             sameClient.startup(0, RawClient.params("user", TestServers.TRUST_USER, "database", "postgres"));
             RawClient.Message refused = sameClient.readUntil('E');
@@ -154,7 +153,7 @@ class ProxyProtocolIT {
             assertThat(refused.field('M')).isEqualTo("sorry, too many connections from this client address");
             // All three come from 127.0.0.1, but the third client is another one behind the balancer.
             otherClient.send(v1("PROXY TCP4 198.51.100.2 192.0.2.1 1000 5434"));
-            login(otherClient);
+            otherClient.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
     }
 
@@ -163,7 +162,7 @@ class ProxyProtocolIT {
         ProxyServer proxy = trustingLoopback();
         try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
             c.send(v1("PROXY TCP4 203.0.113.7 192.0.2.1 4242 5434"));
-            int[] key = login(c);
+            int[] key = c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
             c.query("select pg_sleep(30)");
             PgStatActivity.awaitRunning(pg, "select pg_sleep(30)");
             try (Socket s = new Socket("127.0.0.1", proxy.port());
@@ -222,7 +221,7 @@ class ProxyProtocolIT {
         // pgmux still serves.
         try (RawClient c = new RawClient("127.0.0.1", proxy.port())) {
             c.send(v1("PROXY TCP4 203.0.113.7 192.0.2.1 4242 5434"));
-            login(c);
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
     }
 
@@ -250,35 +249,13 @@ class ProxyProtocolIT {
 
     @Test
     void haproxyWithSendProxyV2(@TempDir Path dir) throws Exception {
-        String haproxyCommand = PsqlIT.onPath("haproxy") ? "haproxy"
-                : Files.isExecutable(Path.of("/usr/sbin/haproxy")) ? "/usr/sbin/haproxy" : null;
-        assumeTrue(haproxyCommand != null, "haproxy is not installed (Debian: haproxy)");
+        assumeTrue(Haproxy.command() != null, "haproxy is not installed (Debian: haproxy)");
         ProxyServer proxy = trustingLoopback();
-        int port = freePort();
-        Path config = dir.resolve("haproxy.cfg");
-        Files.writeString(config, """
-                global
-                    maxconn 100
-                defaults
-                    mode tcp
-                    timeout connect 5s
-                    timeout client 60s
-                    timeout server 60s
-                frontend postgres
-                    bind 127.0.0.1:%d
-                    default_backend pgmux
-                backend pgmux
-                    server pgmux 127.0.0.1:%d send-proxy-v2
-                """.formatted(port, proxy.port()));
-        Process haproxy = new ProcessBuilder(haproxyCommand, "-db", "-f", config.toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
-        try {
-            Await.until(Duration.ofSeconds(20), () -> "haproxy listening: " + read(dir.resolve("haproxy.log")),
-                    () -> listening(port));
+        try (Haproxy haproxy = Haproxy.inFrontOf(proxy.port(), dir)) {
             // The client connects from 127.0.0.2; haproxy connects to pgmux from 127.0.0.1.
             Properties from = new Properties();
             from.setProperty("localSocketAddress", "127.0.0.2");
-            try (Connection c = jdbc("127.0.0.1", port, from); Statement s = c.createStatement()) {
+            try (Connection c = jdbc("127.0.0.1", haproxy.port(), from); Statement s = c.createStatement()) {
                 assertThat(one(c, "select current_user")).isEqualTo(TestServers.ALICE);
                 CompletableFuture<String> sleep = CompletableFuture.supplyAsync(() -> {
                     try {
@@ -292,16 +269,13 @@ class ProxyProtocolIT {
                 s.cancel(); // pgjdbc's cancel request goes through haproxy too, from 127.0.0.2
                 assertThat(sleep.get(20, TimeUnit.SECONDS)).isEqualTo("57014");
             }
-            assertThat(routed).singleElement().satisfies(r -> {
-                assertThat(r.clientAddress().getAddress().getHostAddress()).isEqualTo("127.0.0.2");
-                assertThat(r.user()).isEqualTo(TestServers.ALICE);
-            });
-            assertThat(proxy.stats().cancels()).isEqualTo(1);
-            assertThat(refusals()).isEmpty();
-        } finally {
-            haproxy.destroy();
-            haproxy.waitFor(10, TimeUnit.SECONDS);
         }
+        assertThat(routed).singleElement().satisfies(r -> {
+            assertThat(r.clientAddress().getAddress().getHostAddress()).isEqualTo("127.0.0.2");
+            assertThat(r.user()).isEqualTo(TestServers.ALICE);
+        });
+        assertThat(proxy.stats().cancels()).isEqualTo(1);
+        assertThat(refusals()).isEmpty();
     }
 
     // ---------------------------------------------------------------- helpers
@@ -309,22 +283,6 @@ class ProxyProtocolIT {
     void awaitRefusal(String text) {
         Await.until(Duration.ofSeconds(10), () -> "a log line with " + text + " in " + refusals(),
                 () -> refusals().stream().anyMatch(l -> l.contains(text)));
-    }
-
-    /** Logs in as the trust user; returns the process id and the (4-byte) secret of the cancel key. */
-    static int[] login(RawClient c) throws IOException {
-        c.startup(0, RawClient.params("user", TestServers.TRUST_USER, "database", "postgres"));
-        RawClient.Message key = c.readUntil('K');
-        c.readUntil('Z');
-        return new int[] {key.int32(0), key.int32(4)};
-    }
-
-    static String query(RawClient c, String sql) throws IOException {
-        c.query(sql);
-        byte[] row = c.readUntil('D').body();
-        c.readUntil('Z');
-        int length = ((row[2] & 0xFF) << 24) | ((row[3] & 0xFF) << 16) | ((row[4] & 0xFF) << 8) | (row[5] & 0xFF);
-        return new String(row, 6, length, StandardCharsets.UTF_8);
     }
 
     static Connection jdbc(String host, int port, Properties extra) throws SQLException {
@@ -342,28 +300,6 @@ class ProxyProtocolIT {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

@@ -108,8 +108,9 @@ class UnixSocketIT {
         try (RawClient first = RawClient.unix(socket); RawClient second = RawClient.unix(socket)) {
             first.send(sslRequestPacket());
             assertThat((char) first.readByte()).isEqualTo('N');
-            int[] key = login(first);
-            login(second); // a second client "from the same address": Unix clients have none to count
+            int[] key = first.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
+            // A second client "from the same address": Unix clients have none to count.
+            second.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
             second.query("select 'second'");
             assertThat(new String(second.readUntil('D').body(), StandardCharsets.UTF_8)).contains("second");
             second.readUntil('Z');
@@ -149,7 +150,7 @@ class UnixSocketIT {
         assertThat(socket).exists();
         ProxyServer proxy = start(new ProxyServer("127.0.0.1:" + port, router()).withUnixSocketDir(dir));
         try (RawClient c = RawClient.unix(socket)) {
-            login(c);
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
         assertThat(routed).hasSize(1);
         proxy.close(Duration.ofSeconds(1));
@@ -169,7 +170,7 @@ class UnixSocketIT {
         assertThat(Files.getAttribute(socket, "unix:ino")).as("renamed over the old one").isNotEqualTo(oldInode);
 
         try (RawClient c = RawClient.unix(socket)) {
-            login(c);
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
         assertThat(second).hasSize(1);
         assertThat(first).isEmpty();
@@ -177,7 +178,7 @@ class UnixSocketIT {
         old.close(Duration.ofSeconds(1));
         assertThat(socket).as("the first proxy left the second's socket").exists();
         try (RawClient c = RawClient.unix(socket)) {
-            login(c);
+            c.loginWithoutPassword(TestServers.TRUST_USER, "postgres");
         }
         assertThat(second).hasSize(2);
         next.close(Duration.ofSeconds(1));
@@ -214,14 +215,6 @@ class UnixSocketIT {
             into.add(request);
             return BackendConfig.builder().host(pg.host()).port(pg.port()).build();
         };
-    }
-
-    /** Logs in as the trust user; returns the process id and the (4-byte) secret of the cancel key. */
-    static int[] login(RawClient c) throws IOException {
-        c.startup(0, RawClient.params("user", TestServers.TRUST_USER, "database", "postgres"));
-        RawClient.Message key = c.readUntil('K');
-        c.readUntil('Z');
-        return new int[] {key.int32(0), key.int32(4)};
     }
 
     static byte[] sslRequestPacket() {

@@ -209,6 +209,27 @@ public final class RawClient implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Logs in as a user the server lets in without a password (trust) and reads up to ReadyForQuery.
+     *
+     * @return the process id and the secret (protocol 3.0: 4 bytes) of the cancel key
+     */
+    public int[] loginWithoutPassword(String user, String database) throws IOException {
+        startup(0, params("user", user, "database", database));
+        Message key = readUntil('K');
+        readUntil('Z');
+        return new int[] {key.int32(0), key.int32(4)};
+    }
+
+    /** Runs a simple query and returns the first column of its first row as text. */
+    public String queryOne(String sql) throws IOException {
+        query(sql);
+        byte[] row = readUntil('D').body();
+        readUntil('Z');
+        int length = ((row[2] & 0xFF) << 24) | ((row[3] & 0xFF) << 16) | ((row[4] & 0xFF) << 8) | (row[5] & 0xFF);
+        return new String(row, 6, length, StandardCharsets.UTF_8);
+    }
+
     public RawClient query(String sql) throws IOException {
         byte[] q = sql.getBytes(StandardCharsets.UTF_8);
         out.writeByte('Q');
