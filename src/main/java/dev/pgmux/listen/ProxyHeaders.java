@@ -55,12 +55,12 @@ public final class ProxyHeaders {
         return true;
     }
 
-    /** Logs a connection closed because it sent a PROXY header from an address not in {@code proxy_protocol.trusted}. */
+    /** Logs a connection closed for a PROXY header from an address not in {@code proxy_protocol.trusted}. */
     public static void logUntrusted(SocketAddress peer) {
         logRefused(peer, "PROXY protocol header from an address not in proxy_protocol.trusted");
     }
 
-    /** Logs a connection from a trusted address closed for its PROXY header (missing, malformed, too long, too slow). */
+    /** Logs a trusted connection closed for its PROXY header (missing, malformed, too long, too slow). */
     static void logRefused(SocketAddress peer, String reason) {
         if (admit()) {
             log.warn("connection refused client={} reason=\"{}\"", peer, reason);

@@ -79,7 +79,7 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
                 new io.netty.util.concurrent.DefaultThreadFactory(name, true), ioHandlerFactory);
     }
 
-    /** The address a Unix-domain socket of this transport binds to: Netty's own for the native ones, the JDK's for NIO. */
+    /** Where a Unix-domain socket of this transport binds: Netty's address for the native ones, the JDK's for NIO. */
     public SocketAddress domainSocketAddress(Path path) {
         return name.equals("nio") ? UnixDomainSocketAddress.of(path) : new DomainSocketAddress(path.toString());
     }
