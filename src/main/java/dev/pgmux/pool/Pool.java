@@ -131,11 +131,10 @@ public final class Pool {
             }
         }
         closeAll(toClose);
+        waits.increment();
         if (found != null) {
-            waits.increment();
             waiter.onServer(found);
         } else if (openNew) {
-            waits.increment();
             opener.open(this, waiter);
         } else if (closed) {
             waiter.onFailed(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down")

@@ -22,6 +22,8 @@ public final class PooledServer {
     private final long createdNanos = System.nanoTime();
     private final ServerStatements statements = new ServerStatements(ServerStatements.DEFAULT_CAPACITY);
     private long releasedNanos = createdNanos;
+    /** Settings a client SET on this server since its login or last reset: name → value as written. */
+    private final Map<String, String> settings = new java.util.LinkedHashMap<>();
 
     PooledServer(Pool pool, ServerConnection connection, EventLoop loop, Tag tag,
                  List<Map.Entry<String, String>> loginParameters, int processId, byte[] secret) {
@@ -67,6 +69,11 @@ public final class PooledServer {
     public InetSocketAddress address() {
         ServerConnection.Host h = connection.host();
         return h == null ? null : h.address();
+    }
+
+    /** Settings SET on this server over its startup values (transaction pooling); touched on its loop only. */
+    public Map<String, String> settings() {
+        return settings;
     }
 
     /** The statements pgmux prepared on this server (transaction pooling). */

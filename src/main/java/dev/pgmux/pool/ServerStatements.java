@@ -10,7 +10,7 @@ import java.util.Map;
  */
 public final class ServerStatements {
     /** Statements kept prepared per server connection. */
-    public static final int DEFAULT_CAPACITY = 500;
+    public static final int DEFAULT_CAPACITY = Integer.getInteger("pgmux.pool.statements", 500);
 
     private final int capacity;
     /** Bumped when the server may have dropped its statements behind pgmux's back: names are not reused. */

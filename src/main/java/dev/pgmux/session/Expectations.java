@@ -29,11 +29,16 @@ final class Expectations {
 
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
     private final Runnable onReady;
+    private final Runnable onError;
     private boolean skipping;
 
-    /** @param onReady runs at each ReadyForQuery the client expects */
-    Expectations(Runnable onReady) {
+    /**
+     * @param onReady runs at each ReadyForQuery the client expects (not those of pgmux's own queries)
+     * @param onError runs at each ErrorResponse
+     */
+    Expectations(Runnable onReady, Runnable onError) {
         this.onReady = onReady;
+        this.onError = onError;
     }
 
     void add(Kind kind) {
@@ -58,6 +63,16 @@ final class Expectations {
         return queue.isEmpty();
     }
 
+    /** Whether an answer the client itself waits for is still to come (pgmux's own do not count). */
+    boolean clientAwaits() {
+        for (Entry e : queue) {
+            if (!e.hidden()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Entries still expected. */
     int size() {
         return queue.size();
@@ -72,6 +87,9 @@ final class Expectations {
         Entry head = queue.peekFirst();
         if (type == 'N' || type == 'A' || type == 'S') {
             return true; // notices, notifications and parameter changes come at any time
+        }
+        if (type == 'E') {
+            onError.run();
         }
         if (head == null) {
             // An error to a message that expects no answer of its own (Flush after a malformed one): the server
@@ -104,7 +122,7 @@ final class Expectations {
             if (head.onSuccess() != null) {
                 head.onSuccess().run();
             }
-            if (type == 'Z') {
+            if (type == 'Z' && !head.hidden()) {
                 onReady.run();
             }
         }

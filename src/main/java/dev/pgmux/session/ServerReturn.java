@@ -43,6 +43,7 @@ final class ServerReturn implements ServerOwner {
         }
         // A reset (DISCARD ALL) drops the statements pgmux prepared there: they are prepared again under new names.
         server.statements().invalidate();
+        server.settings().clear();
         ServerReturn r = new ServerReturn(server, toRun.size());
         server.connection().owner(r);
         for (String q : toRun) {

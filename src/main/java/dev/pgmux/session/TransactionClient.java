@@ -41,7 +41,15 @@ final class TransactionClient implements ServerOwner {
     private final PoolConfig config;
     private final Inbox inbox = new Inbox();
     private final ClientStatements statements = new ClientStatements();
-    private final Expectations expect = new Expectations(() -> copyIn = false);
+    private final Expectations expect = new Expectations(this::onReady, () -> batchFailed = true);
+    /** Settings the client SET for its session, carried to each server it gets: name → value as written. */
+    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+    /** A plain SET or RESET that opened the batch under way, applied to {@link #settings} once it succeeded. */
+    private SessionSet pendingSet;
+    private boolean pendingSpoiled;
+    /** The pending SET came in a Parse: it takes effect only if an Execute follows in its batch. */
+    private boolean pendingUnexecuted;
+    private boolean batchFailed;
     private final ServerStream fromServer;
     private PooledServer server;
     private volatile CancelRegistry.Target cancelTarget;
@@ -113,6 +121,89 @@ final class TransactionClient implements ServerOwner {
         cancelTarget = new CancelRegistry.Target(s.address(), s.processId(), s.secret());
         unnamedHere = false;
         fromServer.reset();
+        converge(s);
+    }
+
+    /** Puts the client's SET settings in force on the server, if another client left others (hidden from it). */
+    private void converge(PooledServer s) {
+        if (s.settings().equals(settings)) {
+            return;
+        }
+        StringBuilder sql = new StringBuilder();
+        for (String name : s.settings().keySet()) {
+            if (!settings.containsKey(name)) {
+                sql.append(new SessionSet(name, null).statement()).append(";\n");
+            }
+        }
+        settings.forEach((name, value) -> {
+            if (!value.equals(s.settings().get(name))) {
+                sql.append(new SessionSet(name, value).statement()).append(";\n");
+            }
+        });
+        expect.add(Kind.QUERY, true, null, null);
+        send(new dev.pgmux.protocol.frontend.Query(sql.toString()).encode(client.alloc()));
+        s.settings().clear();
+        s.settings().putAll(settings);
+    }
+
+    /** A ReadyForQuery the client expects: a plain SET that opened the batch took effect, unless it failed. */
+    private void onReady() {
+        copyIn = false;
+        SessionSet set = pendingSet;
+        if (set != null) {
+            pendingSet = null;
+            if (batchFailed || pendingUnexecuted) {
+                // it did not take effect
+            } else if (pendingSpoiled || server == null) {
+                notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
+            } else if (set.name() == null) {
+                settings.clear();
+                server.settings().clear();
+            } else if (set.reset()) {
+                settings.remove(set.name());
+                server.settings().remove(set.name());
+            } else {
+                settings.put(set.name(), set.value());
+                server.settings().put(set.name(), set.value());
+            }
+        }
+        pendingSpoiled = false;
+        batchFailed = false;
+    }
+
+    /**
+     * Whether {@code text} (of a Query or Parse) is a plain SET or RESET that opens a batch outside a transaction:
+     * it is then carried along with the client rather than pinning it. Any other statement in a batch with one pins.
+     */
+    private boolean carriedSet(String text, SessionStateScan.Finding found, boolean atBatchStart, boolean parsed) {
+        if (pendingSet != null) {
+            pendingSpoiled = true;
+        }
+        boolean candidate = found != null ? found.cause() == SessionStateScan.Cause.SET : startsWithReset(text);
+        if (!candidate || pin != null) {
+            return false;
+        }
+        SessionSet set = SessionSet.parse(text);
+        if (set == null) {
+            return false;
+        }
+        if (!atBatchStart || expect.clientAwaits() || fromServer.status() != 'I') {
+            // inside a transaction or a pipeline: it could be rolled back with it, or reset what others rely on
+            notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
+            return true;
+        }
+        pendingSet = set;
+        pendingUnexecuted = parsed;
+        batchFailed = false;
+        return true;
+    }
+
+    private static boolean startsWithReset(String text) {
+        int i = 0;
+        while (i < text.length() && Character.isWhitespace(text.charAt(i))) {
+            i++;
+        }
+        return text.regionMatches(true, i, "reset", 0, 5);
     }
 
     private void acquire() {
@@ -283,6 +374,7 @@ final class TransactionClient implements ServerOwner {
             case 'E' -> {
                 sinceSync = true;
                 syncsSinceExecute = 0;
+                pendingUnexecuted = false;
                 expect.add(Kind.EXECUTE);
                 send(frame);
             }
@@ -309,13 +401,16 @@ final class TransactionClient implements ServerOwner {
 
     private void onQuery(ByteBuf frame) {
         String sql = Frames.cstring(frame, frame.readerIndex() + 5);
+        SessionStateScan.Finding found = SessionStateScan.scan(sql);
+        if (carriedSet(sql, found, !sinceSync, false)) {
+            found = null;
+        }
         unnamed = null; // a simple query drops the unnamed statement
         unnamedHere = false;
         sinceSync = false;
         syncsSinceExecute = 0;
         expect.add(Kind.QUERY);
         pool.countQuery();
-        SessionStateScan.Finding found = SessionStateScan.scan(sql);
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
             frame.release();
             send(new dev.pgmux.protocol.frontend.Query(refusal(found)).encode(client.alloc()));
@@ -325,11 +420,16 @@ final class TransactionClient implements ServerOwner {
         if (SessionStateScan.dropsPreparedStatements(sql)) {
             statements.clear();
             server.statements().invalidate();
+            if (sql.regionMatches(true, sql.strip().isEmpty() ? 0 : sql.indexOf(sql.strip()), "discard", 0, 7)) {
+                settings.clear(); // DISCARD ALL resets the session's settings too
+                server.settings().clear();
+            }
         }
         send(frame);
     }
 
     private void onParse(ByteBuf frame) {
+        boolean atBatchStart = !sinceSync;
         sinceSync = true;
         int from = frame.readerIndex() + 5;
         int nameEnd = Frames.end(frame, from);
@@ -341,7 +441,11 @@ final class TransactionClient implements ServerOwner {
         String name = Frames.cstring(frame, from);
         byte[] rest = Frames.parseRest(frame, nameEnd);
         frame.release();
-        SessionStateScan.Finding found = SessionStateScan.scan(Frames.query(rest));
+        String text = Frames.query(rest);
+        SessionStateScan.Finding found = SessionStateScan.scan(text);
+        if (carriedSet(text, found, atBatchStart, true)) {
+            found = null;
+        }
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
             byte[] sql = refusal(found).getBytes(java.nio.charset.StandardCharsets.UTF_8);
             rest = new byte[sql.length + 3];

@@ -110,7 +110,7 @@ class PoolHygieneIT {
             assertThat(m.body()[0]).isEqualTo((byte) 'I');
         }
         try (Connection c = connect(user, new Properties())) {
-            assertThat(one(c, "select count(*) from pg_class where relname = 'dirty' and relpersistence = 't'"))
+            assertThat(one(c, "select count(*) from pg_class where relname = 'dirty' and relnamespace = pg_my_temp_schema()"))
                     .isEqualTo("0");
             assertThat(one(c, "select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"))
                     .isEqualTo("0");

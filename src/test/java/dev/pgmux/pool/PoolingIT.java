@@ -94,7 +94,7 @@ class PoolingIT {
             try (Connection c = connect("sess")) {
                 pids.add(one(c, "select pg_backend_pid()"));
                 assertThat(one(c, "show work_mem")).isEqualTo("4MB");
-                assertThat(one(c, "select count(*) from pg_class where relname = 't' and relpersistence = 't'"))
+                assertThat(one(c, "select count(*) from pg_class where relname = 't' and relnamespace = pg_my_temp_schema()"))
                         .isEqualTo("0");
                 assertThat(one(c, "select current_user")).isEqualTo(TestServers.ALICE);
                 try (Statement s = c.createStatement()) {
