@@ -1,21 +1,17 @@
 package dev.pgmux;
 
 import dev.pgmux.auth.AuthFile;
-import dev.pgmux.session.ClientHandler;
+import dev.pgmux.listen.ClientChannels;
+import dev.pgmux.listen.Listeners;
 import dev.pgmux.session.ProxyContext;
 import dev.pgmux.session.ClientSession;
 import dev.pgmux.tls.ServerTls;
 import dev.pgmux.transport.Transport;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +37,9 @@ import org.slf4j.LoggerFactory;
  *
  * {@link #close()} shuts down gracefully: it stops accepting, ends each session at its first idle moment, and
  * after {@link Limits#shutdownTimeout()} ends the rest with FATAL 57P01.
+ *
+ * <p>The TCP listeners set {@code SO_REUSEPORT} where the transport has it (Linux): a second proxy of the same user
+ * binds the same addresses while this one runs, which is how a rolling restart hands over without refusing anyone.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -61,13 +60,16 @@ public final class ProxyServer implements AutoCloseable {
     private boolean cleartextWithoutTls;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.best();
+    private Listeners.UnixSockets unixSockets;
+    private ProxyProtocol proxyProtocol;
 
     private ProxyContext context;
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private ExecutorService routerExecutor;
     private ScheduledExecutorService housekeeping;
-    private final List<Channel> serverChannels = new ArrayList<>();
+    private ClientChannels clientChannels;
+    private Listeners listeners;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean closing;
 
@@ -186,6 +188,41 @@ public final class ProxyServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Also listens on a Unix-domain socket {@code dir/.s.PGSQL.PORT} for each listen port, named as PostgreSQL
+     * names its own, so that {@code psql -h dir -p PORT} connects; the socket files get mode {@code 0777}. Clients
+     * there have no address ({@link RouteRequest#clientAddress()} is null) and no TLS.
+     */
+    public ProxyServer withUnixSocketDir(Path dir) {
+        return withUnixSocketDir(dir, Listeners.UnixSockets.DEFAULT_MODE);
+    }
+
+    /**
+     * As {@link #withUnixSocketDir(Path)}, with the socket files' mode ({@code 0660}: only the owner and its group
+     * may connect), as PostgreSQL's {@code unix_socket_permissions}.
+     */
+    public ProxyServer withUnixSocketDir(Path dir, int mode) {
+        this.unixSockets = dir == null ? null : new Listeners.UnixSockets(dir, mode);
+        return this;
+    }
+
+    /**
+     * Makes connections from trusted load balancers start with a PROXY protocol header whose address is the client's
+     * (null: none; see {@link ProxyProtocol}).
+     */
+    public ProxyServer withProxyProtocol(ProxyProtocol proxyProtocol) {
+        proxyProtocol(proxyProtocol);
+        return this;
+    }
+
+    /** Replaces the trusted load balancers for new connections, as a config reload does (null: none). */
+    public void proxyProtocol(ProxyProtocol proxyProtocol) {
+        this.proxyProtocol = proxyProtocol;
+        if (clientChannels != null) {
+            clientChannels.proxyProtocol(proxyProtocol);
+        }
+    }
+
     /** Uses the NIO transport even where native epoll is available. */
     public ProxyServer withNioTransport() {
         this.transport = Transport.nio();
@@ -228,36 +265,18 @@ public final class ProxyServer implements AutoCloseable {
             }
         }, 2, 2, TimeUnit.SECONDS);
         housekeeping.scheduleWithFixedDelay(() -> context.pools().sweep(), 1, 1, TimeUnit.SECONDS);
-        ProxyContext ctx = context;
-        ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(bossGroup, workerGroup)
-                .channel(transport.serverChannelClass())
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("pgmux", new ClientHandler(ctx));
-                    }
-                });
+        clientChannels = new ClientChannels(context, proxyProtocol);
         try {
-            for (String address : listen) {
-                InetSocketAddress socketAddress = parseAddress(address);
-                try {
-                    serverChannels.add(bootstrap.bind(socketAddress).syncUninterruptibly().channel());
-                } catch (Exception e) {
-                    throw new IOException("could not listen on " + address + ": " + e.getMessage(), e);
-                }
-            }
+            listeners = Listeners.bind(transport, bossGroup, workerGroup, clientChannels,
+                    listen.stream().map(ProxyServer::parseAddress).toList(), unixSockets);
         } catch (IOException e) {
             shutdownResources();
             throw e;
         }
-        log.info("pgmux listening on {} transport={} threads={} tls={}", addresses(), transport.name(), threads,
-                serverTls == null ? "off" : serverTls.required() ? "required" : "on");
+        log.info("pgmux listening on {}{} transport={} threads={} tls={} proxy_protocol={}", addresses(),
+                unixSockets == null ? "" : " and " + listeners.unixSocketPaths(), transport.name(), threads,
+                serverTls == null ? "off" : serverTls.required() ? "required" : "on",
+                proxyProtocol == null ? "off" : proxyProtocol.trusted());
         return this;
     }
 
@@ -275,7 +294,12 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     public synchronized List<InetSocketAddress> addresses() {
-        return serverChannels.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+        return listeners == null ? List.of() : listeners.tcpAddresses();
+    }
+
+    /** The Unix-domain socket files listened on (none without {@link #withUnixSocketDir}). */
+    public synchronized List<Path> unixSocketPaths() {
+        return listeners == null ? List.of() : listeners.unixSocketPaths();
     }
 
     public ProxyStats stats() {
@@ -399,8 +423,8 @@ public final class ProxyServer implements AutoCloseable {
             }
             closing = true;
         }
-        for (Channel ch : serverChannels) {
-            ch.close().syncUninterruptibly();
+        if (listeners != null) {
+            listeners.close();
         }
         context.startDraining();
         int open = context.sessions().size();

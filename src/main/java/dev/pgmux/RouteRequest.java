@@ -13,8 +13,12 @@ import java.util.Objects;
  * @param database        the database from the startup message (defaults to the user name, as in PostgreSQL)
  * @param applicationName the {@code application_name} startup parameter, or null
  * @param parameters      all startup parameters, in the client's order (an unmodifiable copy)
- * @param clientAddress   the client's address
- * @param sniHost         the TLS server name the client asked for, or null (no TLS, or no SNI)
+ * @param clientAddress   the client's address: the one in the PROXY header of a trusted load balancer (see
+ *                        {@link ProxyProtocol}), else the connection's peer; null for a client on a Unix-domain
+ *                        socket, as PostgreSQL shows such clients with a {@code client_addr} of NULL
+ * @param sniHost         the TLS server name the client asked for, or null (no TLS, or no SNI); where TLS at pgmux
+ *                        gives none, the authority (the client's SNI at the balancer) that a trusted load balancer's
+ *                        PROXY v2 header passed on
  * @param tls             whether the client connection is TLS
  */
 public record RouteRequest(String user, String database, String applicationName, Map<String, String> parameters,

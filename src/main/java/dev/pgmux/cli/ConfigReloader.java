@@ -132,6 +132,7 @@ final class ConfigReloader {
         proxy.hideUnknownUsers(next.hideUnknownUsers());
         proxy.authFile(next.authFile());
         proxy.cleartextWithoutTls(next.allowCleartextWithoutTls());
+        proxy.proxyProtocol(next.proxyProtocol());
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {

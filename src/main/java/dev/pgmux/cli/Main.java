@@ -25,7 +25,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false, subcommands = {CheckCommand.class, DemoCommand.class, AotTrainCommand.class,
             InitRoutingTableCommand.class, PasswdCommand.class},
         footer = {"", "Signals: SIGHUP reloads the config file (it is also reloaded when it changes); SIGTERM or"
-                + " SIGINT shut down gracefully, a second one at once."})
+                + " SIGINT shut down gracefully, a second one at once.", "",
+            "Rolling restart: start a second pgmux with the same configuration (it shares the ports and takes the"
+                + " Unix sockets over), then send SIGTERM to the first."})
 public final class Main implements Callable<Integer> {
 
     @Mixin

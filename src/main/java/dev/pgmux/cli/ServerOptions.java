@@ -23,6 +23,19 @@ final class ServerOptions {
             description = "Address to listen on (repeatable). Default: 127.0.0.1:5434.")
     List<String> listen;
 
+    @Option(names = "--unix-socket-dir", paramLabel = "DIR",
+            description = "Also listen on Unix-domain sockets DIR/.s.PGSQL.PORT, one per listen port (psql -h DIR).")
+    String unixSocketDir;
+
+    @Option(names = "--unix-socket-mode", paramLabel = "MODE",
+            description = "The socket files' mode, in octal. Default: 0777.")
+    String unixSocketMode;
+
+    @Option(names = "--proxy-protocol-trusted", paramLabel = "CIDR",
+            description = "A load balancer address or network (repeatable) whose connections start with a PROXY"
+                    + " protocol header (v1 or v2) naming the client's address.")
+    List<String> proxyProtocolTrusted;
+
     @Option(names = "--admin-listen", paramLabel = "HOST:PORT",
             description = "Address of the admin HTTP endpoints /healthz and /readyz. Default: none.")
     String adminListen;
@@ -91,6 +104,12 @@ final class ServerOptions {
         List<Setting> s = new ArrayList<>();
         if (listen != null && !listen.isEmpty()) {
             s.add(Setting.of("--listen", List.copyOf(listen), "listen"));
+        }
+        add(s, "--unix-socket-dir", unixSocketDir, "unix_socket_dir");
+        add(s, "--unix-socket-mode", unixSocketMode, "unix_socket_mode");
+        if (proxyProtocolTrusted != null && !proxyProtocolTrusted.isEmpty()) {
+            s.add(Setting.of("--proxy-protocol-trusted", List.copyOf(proxyProtocolTrusted), "proxy_protocol",
+                    "trusted"));
         }
         add(s, "--admin-listen", adminListen, "admin_listen");
         if (routes != null) {

@@ -7,10 +7,12 @@ import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.Durations;
 import dev.pgmux.config.ServerConfig;
 import java.io.IOException;
+import java.net.BindException;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -26,7 +28,13 @@ import org.slf4j.LoggerFactory;
  *                  ▼ │ (or refused)
  * </pre>
  *
- * <p>{@code /readyz} answers 200 only in READY, so a load balancer sees the drain begin.
+ * <p>{@code /readyz} answers 200 only in READY, so a load balancer sees the drain begin. Under systemd
+ * ({@code Type=notify}) READY and STOPPING are reported with {@code sd_notify}.
+ *
+ * <p>A rolling restart starts a second process with the same configuration while this one runs: the TCP ports are
+ * shared ({@code SO_REUSEPORT}), the Unix sockets taken over (see {@link dev.pgmux.listen.Listeners}), and the admin
+ * address, which cannot be shared (its answers are this process's own), is taken once the old process lets go of
+ * it: until then the new process tries again every second.
  */
 final class ServerProcess {
     private static final Logger log = LoggerFactory.getLogger(ServerProcess.class);
@@ -42,6 +50,9 @@ final class ServerProcess {
     private volatile State state = State.STARTING;
     private ProxyServer proxy;
     private ConfigReloader reloader;
+    private volatile AdminServer admin;
+    /** Tries to bind the admin address while the process this one replaces still holds it; null when not needed. */
+    private volatile ScheduledFuture<?> adminRetry;
 
     /**
      * @param configText the file's content that {@code config} was read from (null: no file)
@@ -66,7 +77,11 @@ final class ServerProcess {
         proxy = new ProxyServer(config.listen(), routers.router()).withLimits(config.limits())
                 .withRoleCheck(config.roleCheck()).withCluster(config.cluster())
                 .withHiddenUnknownUsers(config.hideUnknownUsers()).withAuthFile(config.authFile())
-                .withCleartextWithoutTls(config.allowCleartextWithoutTls());
+                .withCleartextWithoutTls(config.allowCleartextWithoutTls())
+                .withProxyProtocol(config.proxyProtocol());
+        if (config.unixSocketDir() != null) {
+            proxy.withUnixSocketDir(config.unixSocketDir(), config.unixSocketMode());
+        }
         if (config.threads() != null) {
             proxy.withThreads(config.threads());
         }
@@ -80,44 +95,83 @@ final class ServerProcess {
             routers.close();
             return 1;
         }
-        AdminServer admin = null;
+        ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pgmux-config");
+            t.setDaemon(true);
+            return t;
+        });
         if (config.adminListen() != null) {
             try {
-                ProxyServer server = proxy;
-                admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
-                        () -> Metrics.format(server.stats(), server.poolStats(), Main.version()));
+                startAdmin();
+            } catch (BindException e) {
+                log.warn("admin_listen {} is in use (by the pgmux this one replaces?): trying again every second",
+                        config.adminListen());
+                adminRetry = reloads.scheduleWithFixedDelay(this::retryAdmin, 1, 1, TimeUnit.SECONDS);
             } catch (IOException | IllegalArgumentException e) {
                 log.error("pgmux cannot start: {}", e.getMessage());
+                reloads.shutdownNow();
                 proxy.close(Duration.ZERO);
                 routers.close();
                 return 1;
             }
         }
         reloader = new ConfigReloader(source, config, configText, proxy, routers);
-        ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pgmux-config");
-            t.setDaemon(true);
-            return t;
-        });
         installSignals(reloads);
         if (watchFile && source.file() != null) {
             reloads.scheduleWithFixedDelay(reloader::pollFile, FILE_POLL.toMillis(), FILE_POLL.toMillis(),
                     TimeUnit.MILLISECONDS);
         }
         state = State.READY;
-        log.info("pgmux {} started listen={} routes={} default_route={} admin={} config={} router={}", Main.version(),
-                proxy.addresses(), config.routes().size(),
-                config.defaultRoute() == null ? "none" : config.defaultRoute().address(),
-                admin == null ? "off" : admin.address(), source.file() == null ? "none" : source.file(),
+        AdminServer adminNow = admin;
+        log.info("pgmux {} started listen={}{} routes={} default_route={} admin={} config={} router={}", Main.version(),
+                proxy.addresses(), proxy.unixSocketPaths().isEmpty() ? "" : " unix=" + proxy.unixSocketPaths(),
+                config.routes().size(), config.defaultRoute() == null ? "none" : config.defaultRoute().address(),
+                adminNow != null ? adminNow.address() : config.adminListen() == null ? "off" : "waiting",
+                source.file() == null ? "none" : source.file(),
                 config.router() == null ? "none" : config.router().describe());
+        SystemdNotify.send("READY=1\nSTATUS=listening on " + proxy.addresses()
+                + (proxy.unixSocketPaths().isEmpty() ? "" : " and " + proxy.unixSocketPaths()));
 
         proxy.awaitTermination();
         reloads.shutdownNow();
         reloader.closeRouters();
-        if (admin != null) {
-            admin.close();
+        adminNow = admin;
+        if (adminNow != null) {
+            adminNow.close();
         }
         return 0;
+    }
+
+    /** @throws BindException if the address is in use */
+    private void startAdmin() throws IOException {
+        ProxyServer server = proxy;
+        try {
+            admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
+                    () -> Metrics.format(server.stats(), server.poolStats(), Main.version()));
+        } catch (IOException e) {
+            if (e.getCause() instanceof BindException b && String.valueOf(b.getMessage()).contains("in use")) {
+                throw b;
+            }
+            throw e;
+        }
+    }
+
+    /** One more try at the admin address; stops trying once it is bound, cannot be, or the process stops. */
+    private void retryAdmin() {
+        if (state == State.STOPPING) {
+            adminRetry.cancel(false);
+            return;
+        }
+        try {
+            startAdmin();
+            adminRetry.cancel(false);
+            log.info("admin endpoints listening on {} (taken over)", admin.address());
+        } catch (BindException e) {
+            // still in use: the next try comes in a second
+        } catch (IOException | IllegalArgumentException e) {
+            adminRetry.cancel(false);
+            log.error("admin endpoints cannot listen, running without them: {}", e.getMessage());
+        }
     }
 
     private boolean ready() {
@@ -152,6 +206,7 @@ final class ServerProcess {
     private void stop(String signal) {
         if (stopSignalled.compareAndSet(false, true)) {
             state = State.STOPPING;
+            SystemdNotify.send("STOPPING=1");
             Duration timeout = reloader.running().limits().shutdownTimeout();
             log.info("SIG{} received: shutting down, running sessions get up to {} (send it again to stop at once)",
                     signal, Durations.format(timeout));

@@ -87,6 +87,19 @@ final class Checks {
      * @throws IllegalArgumentException if the file cannot be read
      */
     Path readable(Key key, String name) {
+        Path p = path(key, name);
+        if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+            throw new IllegalArgumentException("file not found or not readable: " + p);
+        }
+        return p;
+    }
+
+    /**
+     * A file or directory name, relative to the config file's directory when the config file gave it.
+     *
+     * @throws IllegalArgumentException if it is not a name this system takes
+     */
+    Path path(Key key, String name) {
         Path p;
         try {
             p = Path.of(name.trim());
@@ -96,11 +109,7 @@ final class Checks {
         if (!p.isAbsolute() && baseDir != null && origins.of(key.pointer()).isFile()) {
             p = baseDir.resolve(p);
         }
-        p = p.normalize();
-        if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
-            throw new IllegalArgumentException("file not found or not readable: " + p);
-        }
-        return p;
+        return p.normalize();
     }
 
     /** A duration with a unit ({@code 15s}); {@code fallback} when not given, or after an error. */

@@ -19,10 +19,11 @@ import java.util.Objects;
  * @param tlsChanged          client TLS settings changed (file names, required, minimum version)
  * @param logChanged          log level or format changed
  * @param needRestart         keys that changed but apply only at start ({@code listen}, {@code admin_listen},
- *                            {@code threads}, {@code cluster.instance_id})
+ *                            {@code threads}, {@code cluster.instance_id}, {@code unix_socket_dir},
+ *                            {@code unix_socket_mode})
  * @param otherChanged        other keys that changed and apply to new connections ({@code role_check},
  *                            {@code cluster.peers}, {@code hide_unknown_users}, {@code auth_file}: its name, or
- *                            its users and passwords, {@code allow_cleartext_without_tls})
+ *                            its users and passwords, {@code allow_cleartext_without_tls}, {@code proxy_protocol})
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
                          boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
@@ -50,6 +51,12 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         if (!Objects.equals(old.threads(), now.threads())) {
             restart.add("threads");
         }
+        if (!Objects.equals(old.unixSocketDir(), now.unixSocketDir())) {
+            restart.add("unix_socket_dir");
+        }
+        if (old.unixSocketMode() != now.unixSocketMode()) {
+            restart.add("unix_socket_mode");
+        }
         int oldId = Cluster.instanceIdOf(old.cluster());
         int newId = Cluster.instanceIdOf(now.cluster());
         if (oldId != newId) {
@@ -71,6 +78,9 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         }
         if (old.allowCleartextWithoutTls() != now.allowCleartextWithoutTls()) {
             other.add("allow_cleartext_without_tls");
+        }
+        if (!Objects.equals(old.proxyProtocol(), now.proxyProtocol())) {
+            other.add("proxy_protocol");
         }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),

@@ -28,8 +28,8 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
 
     /**
      * The environment variables that override single settings, and the key each one sets. An empty variable
-     * counts as unset. {@code PGMUX_LISTEN} takes a comma-separated list; {@code PGMUX_DEFAULT_ROUTE} the
-     * one-line backend notation {@code [USER@]HOST:PORT[/DATABASE]}.
+     * counts as unset. {@code PGMUX_LISTEN} and {@code PGMUX_PROXY_PROTOCOL_TRUSTED} take comma-separated lists;
+     * {@code PGMUX_DEFAULT_ROUTE} the one-line backend notation {@code [USER@]HOST:PORT[/DATABASE]}.
      */
     public static final Map<String, List<String>> ENVIRONMENT = environmentTable();
 
@@ -58,6 +58,9 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
         t.put("PGMUX_LOG_LEVEL", List.of("log", "level"));
         t.put("PGMUX_LOG_FORMAT", List.of("log", "format"));
         t.put("PGMUX_DEFAULT_ROUTE", List.of("default_route"));
+        t.put("PGMUX_UNIX_SOCKET_DIR", List.of("unix_socket_dir"));
+        t.put("PGMUX_UNIX_SOCKET_MODE", List.of("unix_socket_mode"));
+        t.put("PGMUX_PROXY_PROTOCOL_TRUSTED", List.of("proxy_protocol", "trusted"));
         return Collections.unmodifiableMap(t);
     }
 
@@ -97,7 +100,7 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
             if (value == null || value.isBlank()) {
                 return;
             }
-            Object v = name.equals("PGMUX_LISTEN")
+            Object v = name.equals("PGMUX_LISTEN") || name.equals("PGMUX_PROXY_PROTOCOL_TRUSTED")
                     ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
                     : value.trim();
             out.add(new Setting(key, v, name));

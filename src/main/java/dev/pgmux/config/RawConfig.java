@@ -16,7 +16,12 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
                  Timeouts timeouts, Log log, Map<String, BackendSpec> routes, BackendSpec defaultRoute,
                  RouterSection router, RoleCheck roleCheck, Cluster cluster, Boolean hideUnknownUsers,
                  String authFile, String authUser, String authQuery, String authQueryCacheTtl,
-                 Boolean allowCleartextWithoutTls) {
+                 Boolean allowCleartextWithoutTls, String unixSocketDir, String unixSocketMode,
+                 ProxyProtocol proxyProtocol) {
+
+    /** {@code trusted}: the load balancers' addresses or networks ({@code 10.0.0.0/8}). */
+    record ProxyProtocol(List<String> trusted) {
+    }
 
     record Cluster(Integer instanceId, Map<Integer, String> peers) {
     }

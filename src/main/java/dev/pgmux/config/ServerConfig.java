@@ -3,6 +3,7 @@ package dev.pgmux.config;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
+import dev.pgmux.ProxyProtocol;
 import dev.pgmux.RoleCheck;
 import dev.pgmux.TlsConfig;
 import dev.pgmux.auth.AuthFile;
@@ -34,11 +35,28 @@ import java.util.Map;
  *                     for routes with {@code auth: proxy}; null for none
  * @param allowCleartextWithoutTls let routes with {@code client_auth_method: password} ask clients without TLS
  *                     for their password in cleartext (otherwise they are refused with 28000)
+ * @param unixSocketDir the directory of the Unix-domain sockets ({@code .s.PGSQL.PORT} per listen port), or null
+ *                     for none
+ * @param unixSocketMode the socket files' mode, {@code 0777}-style
+ * @param proxyProtocol the load balancers whose connections start with a PROXY header, or null for none
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
                            RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
-                           boolean allowCleartextWithoutTls) {
+                           boolean allowCleartextWithoutTls, Path unixSocketDir, int unixSocketMode,
+                           ProxyProtocol proxyProtocol) {
+
+    /** The socket files' mode when none is given: PostgreSQL's default {@code unix_socket_permissions}. */
+    public static final int DEFAULT_UNIX_SOCKET_MODE = 0777;
+
+    /** A config without Unix-domain sockets or PROXY protocol. */
+    public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
+                        Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
+                        RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
+                        boolean allowCleartextWithoutTls) {
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
+                hideUnknownUsers, authFile, allowCleartextWithoutTls, null, DEFAULT_UNIX_SOCKET_MODE, null);
+    }
 
     /** A config without a role check or cluster. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
@@ -125,13 +143,14 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
 
     /**
      * This config with the settings that apply only at start (listen addresses, admin address, threads, the
-     * cluster instance id) taken
+     * cluster instance id, the Unix-domain sockets) taken
      * from {@code running}: what a process that reloaded this config actually runs with.
      */
     public ServerConfig withStartOnlySettingsOf(ServerConfig running) {
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
                 defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
-                hideUnknownUsers, authFile, allowCleartextWithoutTls);
+                hideUnknownUsers, authFile, allowCleartextWithoutTls, running.unixSocketDir, running.unixSocketMode,
+                proxyProtocol);
     }
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */

@@ -3,8 +3,11 @@ package dev.pgmux.config;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Cluster;
 import dev.pgmux.Limits;
+import dev.pgmux.ProxyProtocol;
 import dev.pgmux.RoleCheck;
+import dev.pgmux.TcpPort;
 import dev.pgmux.auth.AuthFile;
+import dev.pgmux.listen.Listeners;
 import dev.pgmux.tls.ServerTls;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -82,10 +85,85 @@ final class Validator {
         RoleCheck roleCheck = raw.roleCheck() == null ? null : roleCheck(Key.of("role_check"), raw.roleCheck());
         Cluster cluster = raw.cluster() == null ? null : cluster(Key.of("cluster"), raw.cluster());
         AuthFile authFile = given(raw.authFile()) ? authFile(Key.of("auth_file"), raw.authFile()) : null;
+        int unixSocketMode = unixSocketMode(raw.unixSocketMode());
+        Path unixSocketDir = unixSocketDir(raw.unixSocketDir(), listen, unixSocketMode);
+        ProxyProtocol proxyProtocol = raw.proxyProtocol() == null ? null : proxyProtocol(raw.proxyProtocol());
         // auth_user and auth_query are the proxy routes' that set none (BackendValidator), which checks them.
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
                 cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile,
-                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()));
+                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()), unixSocketDir, unixSocketMode, proxyProtocol);
+    }
+
+    /**
+     * The directory of the Unix-domain sockets, or null. It need not exist yet (systemd's {@code RuntimeDirectory=}
+     * creates it when the service starts); each socket's path must fit {@code sun_path}.
+     */
+    private Path unixSocketDir(String raw, List<String> listen, int mode) {
+        if (!given(raw)) {
+            return null;
+        }
+        Key key = Key.of("unix_socket_dir");
+        Path dir = checks.check(key, raw, name -> checks.path(key, name));
+        if (dir == null) {
+            return null;
+        }
+        for (String address : listen) {
+            int port = HostPort.parse(address).port();
+            port = port == 0 ? TcpPort.MAX : port; // port 0 becomes a port of up to five digits
+            String problem = new Listeners.UnixSockets(dir, mode).problem(port);
+            if (problem != null) {
+                checks.error(key, problem);
+                return null;
+            }
+        }
+        return dir;
+    }
+
+    /**
+     * The socket files' mode, written in octal with a leading 0 as PostgreSQL's {@code unix_socket_permissions}
+     * ({@code 0777}, {@code 0770}). Unquoted in YAML, {@code 0770} is already read as an octal number (504), so a
+     * number without the leading 0 is taken as the mode's value.
+     */
+    private int unixSocketMode(String raw) {
+        if (!given(raw)) {
+            return ServerConfig.DEFAULT_UNIX_SOCKET_MODE;
+        }
+        Key key = Key.of("unix_socket_mode");
+        String text = raw.strip();
+        Integer mode = null;
+        if (text.matches("0[0-7]{1,3}")) {
+            mode = Integer.parseInt(text, 8);
+        } else if (text.matches("[0-9]{1,3}")) {
+            mode = Integer.parseInt(text);
+        }
+        if (mode == null || mode > 0777) {
+            checks.error(key, "must be a mode in octal with a leading 0, from 0000 to 0777 (as 0777 or 0770), not \""
+                    + raw + "\"");
+            return ServerConfig.DEFAULT_UNIX_SOCKET_MODE;
+        }
+        return mode;
+    }
+
+    private ProxyProtocol proxyProtocol(RawConfig.ProxyProtocol raw) {
+        Key key = Key.of("proxy_protocol", "trusted");
+        if (raw.trusted() == null || raw.trusted().isEmpty()) {
+            checks.error(key, "missing: the load balancers' addresses or networks (10.0.0.0/8) that send PROXY"
+                    + " protocol headers");
+            return null;
+        }
+        List<ProxyProtocol.Cidr> trusted = new ArrayList<>();
+        for (int i = 0; i < raw.trusted().size(); i++) {
+            String text = raw.trusted().get(i);
+            if (!given(text)) {
+                checks.error(key.index(i), "empty address");
+                continue;
+            }
+            ProxyProtocol.Cidr cidr = checks.check(key.index(i), text, ProxyProtocol.Cidr::parse);
+            if (cidr != null) {
+                trusted.add(cidr);
+            }
+        }
+        return new ProxyProtocol(trusted);
     }
 
     private static boolean given(String text) {

@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.listen.ClientAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
@@ -59,10 +60,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         // A dead peer, or bytes that are not TLS (the TLS handlers report them as DecoderException): the client's
         // doing, which it could repeat as often as it likes, so one debug line and no stack trace.
         if (cause instanceof IOException || cause instanceof DecoderException) {
-            ClientSession.log.debug("client connection error client={} error={}", ctx.channel().remoteAddress(),
+            ClientSession.log.debug("client connection error client={} error={}", ClientAddress.of(ctx.channel()),
                     cause.toString());
         } else {
-            ClientSession.log.warn("client connection error client={}", ctx.channel().remoteAddress(), cause);
+            ClientSession.log.warn("client connection error client={}", ClientAddress.of(ctx.channel()), cause);
         }
         // The connection is unusable (reset, or a TLS stream that no longer decodes): end the session as for a
         // client that left, which also cancels a query it left running. A reset never reaches channelInactive

@@ -7,6 +7,7 @@ import dev.pgmux.RouteRequest;
 import dev.pgmux.RoutingException;
 import dev.pgmux.cancel.CancelForwarder;
 import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.listen.ClientAddress;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket.StartupMessage;
@@ -71,18 +72,29 @@ public final class ClientSession {
     /** The key this session handed out instead of its server's, registered from BackendKeyData to the end. */
     private CancelRegistry.Entry cancelKey;
     private boolean drainRequested;
+    /**
+     * The drain began before this session was logged in (it was accepted before the listeners closed): it ends at its
+     * first idle moment after a request of its own, not right after its login, so that a client connecting during a
+     * rolling restart gets served, not a FATAL before its first query.
+     */
+    private boolean drainAfterLogin;
+    /** A pooled client has sent something since its login (see {@link #requestedSinceLogin()}). */
+    private boolean pooledClientSpoke;
     private long bytesFromClient;
     private long bytesFromServer;
 
     ClientSession(ProxyContext proxy, Channel client) {
         this.proxy = proxy;
         this.client = client;
-        this.clientAddress = client.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        this.clientAddress = ClientAddress.of(client); // a PROXY header's, the peer's, or none (Unix socket)
         InetAddress ip = clientAddress == null ? null : clientAddress.getAddress();
         String refusal = proxy.clients().open(ip, proxy.limits());
         counted = true;
         proxy.sessions().add(this);
         this.state = new Startup(new ClientStartup(this, proxy, client, refusal));
+        if (proxy.draining()) {
+            drain(); // accepted just before the listeners closed, after the drain went through the sessions
+        }
         Limits limits = proxy.limits();
         this.loginTimeout = client.eventLoop().schedule(this::onLoginTimeout, limits.loginTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
@@ -124,6 +136,7 @@ public final class ClientSession {
                 f.server().write(in);
             }
             case Pooling p -> {
+                pooledClientSpoke = true;
                 int n = in.readableBytes();
                 bytesFromClient += n;
                 proxy.counters().fromClient(n);
@@ -479,7 +492,17 @@ public final class ClientSession {
 
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
-        return drainRequested && (idle() || state instanceof Pooling p && !p.tx().attached());
+        return drainRequested && (idle() || state instanceof Pooling p && !p.tx().attached())
+                && (!drainAfterLogin || requestedSinceLogin());
+    }
+
+    /** Whether the client has sent a request since its login: a drain that began before the login waits for one. */
+    private boolean requestedSinceLogin() {
+        return switch (state) {
+            case Forwarding f -> f.fromClient().syncPoints() > 0;
+            case Pooling p -> pooledClientSpoke;
+            default -> false;
+        };
     }
 
     /** The relayed login is over: bytes pass through from here on. */
@@ -522,27 +545,20 @@ public final class ClientSession {
             drainRequested = true;
             switch (state) {
                 case Forwarding f -> {
-                    if (idle()) {
+                    if (drainDue()) {
                         terminate();
                     }
                 }
                 case Pooling p -> {
-                    if (!p.tx().attached()) {
+                    if (drainDue()) {
                         terminate();
                     }
                 }
-                case Relaying r when r.server().isLoggingIn() -> {
-                    // let it finish logging in; it ends at its first idle moment
-                }
-                case Hidden h -> {
-                    // as a real login would: it ends on its own, with 28P01, soon
-                }
-                case Authenticating a -> {
-                    // let it finish logging in, as a relayed login does; it ends at its first idle moment
-                }
                 case Closed c -> {
                 }
-                default -> fail(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
+                // Still logging in (a hidden user's exchange ends on its own, with 28P01): it goes on, and ends at its
+                // first idle moment after a request of its own.
+                default -> drainAfterLogin = true;
             }
         });
     }

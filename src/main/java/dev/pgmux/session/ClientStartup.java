@@ -2,6 +2,8 @@ package dev.pgmux.session;
 
 import dev.pgmux.cancel.CancelForwarder;
 import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.listen.ClientAddress;
+import dev.pgmux.listen.ProxyHeaders;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.server.Inbox;
 import dev.pgmux.protocol.ProtocolException;
@@ -25,6 +27,9 @@ import java.net.InetSocketAddress;
  * it: SSLRequest ('S' and TLS, or 'N'), GSSENCRequest ('N'), direct TLS (first byte 0x16, ALPN "postgresql"),
  * CancelRequest (passed on, then a close). Faults PostgreSQL only logs (COMMERROR: a length out of range, a
  * malformed cancel request) close the connection without a word; the others get a FATAL ErrorResponse.
+ *
+ * <p>On a Unix-domain socket there is no TLS, as with PostgreSQL: SSLRequest gets 'N' (and {@code tls.required} does
+ * not apply), direct TLS is closed.
  */
 final class ClientStartup {
 
@@ -70,6 +75,7 @@ final class ClientStartup {
     /** Why this connection is refused once its StartupMessage is read (a connection limit), or null. */
     private final String refusal;
     private final Inbox in = new Inbox();
+    private final boolean unixSocket;
     private Phase phase = new Phase(Encryption.NONE, false, false);
     private String sniHost;
     private String user;
@@ -79,10 +85,15 @@ final class ClientStartup {
         this.proxy = proxy;
         this.client = client;
         this.refusal = refusal;
+        this.unixSocket = ClientAddress.isUnixSocket(client);
+        // The server name a load balancer's PROXY header passed on (the client's SNI there), unless TLS here has one.
+        this.sniHost = ClientAddress.authority(client);
     }
 
     void sni(String hostname) {
-        sniHost = hostname;
+        if (hostname != null) {
+            sniHost = hostname;
+        }
     }
 
     String logUser() {
@@ -105,6 +116,11 @@ final class ClientStartup {
                 ByteBuf buf = in.peek();
                 int length = buf.getInt(buf.readerIndex());
                 if (length < StartupPacket.MIN_LENGTH || length > StartupPacket.MAX_LENGTH) {
+                    if (!phase.packetSeen() && ProxyHeaders.startsLikeHeader(buf)) {
+                        // A load balancer's PROXY header, from an address proxy_protocol.trusted does not name: worth
+                        // a warning, as the balancer's clients all fail until the list is fixed.
+                        ProxyHeaders.logUntrusted(client.remoteAddress());
+                    }
                     // PostgreSQL logs "invalid length of startup packet" and closes without a word (COMMERROR): a
                     // client that sends a typed message first (a Terminate from a driver that gave up) gets no
                     // error it could not parse.
@@ -173,7 +189,7 @@ final class ClientStartup {
         if (phase.encryption() != Encryption.NONE) {
             throw unsupportedProtocol(StartupPacket.SSL_REQUEST_CODE);
         }
-        ServerTls tls = proxy.serverTls();
+        ServerTls tls = unixSocket ? null : proxy.serverTls();
         if (tls == null) {
             phase = phase.with(Encryption.REFUSED);
             client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
@@ -192,7 +208,7 @@ final class ClientStartup {
     }
 
     private void startDirectTls(ByteBuf bytes) {
-        ServerTls tls = proxy.serverTls();
+        ServerTls tls = unixSocket ? null : proxy.serverTls();
         if (tls == null) {
             bytes.release();
             done = true;
@@ -258,7 +274,7 @@ final class ClientStartup {
     private void onStartupMessage(StartupMessage m) {
         user = m.user();
         ServerTls tls = proxy.serverTls();
-        if (tls != null && tls.required() && !phase.tls()) {
+        if (tls != null && tls.required() && !phase.tls() && !unixSocket) {
             session.logLoginFailure("TLS required");
             end(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "SSL connection is required",
                     "Connect with sslmode=require."));
@@ -267,10 +283,6 @@ final class ClientStartup {
         if (refusal != null) {
             session.logLoginFailure("connection limit");
             end(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, refusal));
-            return;
-        }
-        if (proxy.draining()) {
-            end(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down"));
             return;
         }
         done = true;

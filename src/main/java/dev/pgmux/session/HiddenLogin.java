@@ -1,6 +1,7 @@
 package dev.pgmux.session;
 
 import dev.pgmux.auth.ScramServer;
+import dev.pgmux.listen.ClientAddress;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
@@ -145,7 +146,7 @@ final class HiddenLogin {
                 try {
                     send.run();
                 } catch (RuntimeException e) {
-                    log.error("mock authentication failed client={}", client.remoteAddress(), e);
+                    log.error("mock authentication failed client={}", ClientAddress.of(client), e);
                     failPassword(scram.passwordFailed());
                 }
             }

@@ -10,6 +10,7 @@ import dev.pgmux.auth.Md5Hash;
 import dev.pgmux.auth.PlainPassword;
 import dev.pgmux.auth.ScramServer;
 import dev.pgmux.auth.ScramVerifier;
+import dev.pgmux.listen.ClientAddress;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.protocol.StartupPacket;
@@ -26,7 +27,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -448,6 +448,6 @@ final class ProxyLogin {
 
     private AuthRequest request(char[] password) {
         return new AuthRequest(login.user(), login.startup().database(), backend,
-                client.remoteAddress() instanceof InetSocketAddress a ? a : null, tls, password);
+                ClientAddress.of(client), tls, password);
     }
 }

@@ -50,6 +50,24 @@ class ServerOptionsTest {
     }
 
     @Test
+    void unixSocketAndProxyProtocolFlags() throws Exception {
+        ServerOptions o = new ServerOptions();
+        o.unixSocketDir = "/run/pgmux";
+        o.unixSocketMode = "0770";
+        o.proxyProtocolTrusted = List.of("10.0.0.0/8", "192.168.1.7");
+        assertThat(o.settings()).containsExactly(
+                Setting.of("--unix-socket-dir", "/run/pgmux", "unix_socket_dir"),
+                Setting.of("--unix-socket-mode", "0770", "unix_socket_mode"),
+                Setting.of("--proxy-protocol-trusted", List.of("10.0.0.0/8", "192.168.1.7"), "proxy_protocol",
+                        "trusted"));
+        o.routes = List.of("a=h:1");
+        var c = o.source(Map.of()).load();
+        assertThat(c.unixSocketDir()).hasToString("/run/pgmux");
+        assertThat(c.unixSocketMode()).isEqualTo(0770);
+        assertThat(c.proxyProtocol().trusted()).hasSize(2);
+    }
+
+    @Test
     void theMaxHostConnectionsFlagSetsItsLimit() throws Exception {
         Main main = new Main();
         new CommandLine(main).parseArgs("--route", "alice=db", "--max-host-connections", "40");

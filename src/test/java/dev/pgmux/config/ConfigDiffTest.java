@@ -108,6 +108,21 @@ class ConfigDiffTest {
         assertThat(now.withStartOnlySettingsOf(old).allowCleartextWithoutTls()).as("applies on reload").isTrue();
     }
 
+    @Test
+    void unixSocketsNeedARestartTheProxyProtocolListDoesNot() {
+        ServerConfig old = config(List.of("127.0.0.1:5434"), Limits.DEFAULT, LOG, Map.of("alice", A));
+        ServerConfig now = new ServerConfig(old.listen(), null, null, null, old.limits(), LOG, old.routes(), null, null,
+                null, null, false, null, false, Path.of("/run/pgmux"), 0700,
+                dev.pgmux.ProxyProtocol.trusting("10.0.0.0/8"));
+        ConfigDiff d = ConfigDiff.between(old, now);
+        assertThat(d.needRestart()).containsExactly("unix_socket_dir", "unix_socket_mode");
+        assertThat(d.otherChanged()).containsExactly("proxy_protocol");
+        ServerConfig running = now.withStartOnlySettingsOf(old);
+        assertThat(running.unixSocketDir()).isNull();
+        assertThat(running.unixSocketMode()).isEqualTo(0777);
+        assertThat(running.proxyProtocol()).as("applies on reload").isEqualTo(now.proxyProtocol());
+    }
+
     /** A route whose backend password changed (its file's content) is a changed route. */
     @Test
     void aRouteWhosePasswordChanged(@TempDir Path dir) throws Exception {

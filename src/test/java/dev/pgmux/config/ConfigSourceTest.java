@@ -8,6 +8,7 @@ import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.ClientAuthMethod;
 import dev.pgmux.Limits;
+import dev.pgmux.ProxyProtocol;
 import dev.pgmux.SslMode;
 import dev.pgmux.TlsConfig;
 import dev.pgmux.routing.BackendSpec;
@@ -125,7 +126,8 @@ class ConfigSourceTest {
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
                 + "admin_listen, allow_cleartext_without_tls, auth_file, auth_query, auth_query_cache_ttl, auth_user, cluster,"
                 + " default_route,"
-                + " hide_unknown_users, limits, listen, log, role_check, router, routes, threads, timeouts, tls)");
+                + " hide_unknown_users, limits, listen, log, proxy_protocol, role_check, router, routes, threads, timeouts,"
+                + " tls, unix_socket_dir, unix_socket_mode)");
     }
 
     @Test
@@ -351,7 +353,10 @@ class ConfigSourceTest {
                 Map.entry("PGMUX_SHUTDOWN_TIMEOUT", "8s"),
                 Map.entry("PGMUX_LOG_LEVEL", "error"),
                 Map.entry("PGMUX_LOG_FORMAT", "json"),
-                Map.entry("PGMUX_DEFAULT_ROUTE", "h:9"));
+                Map.entry("PGMUX_DEFAULT_ROUTE", "h:9"),
+                Map.entry("PGMUX_UNIX_SOCKET_DIR", "/run/pgmux"),
+                Map.entry("PGMUX_UNIX_SOCKET_MODE", "0770"),
+                Map.entry("PGMUX_PROXY_PROTOCOL_TRUSTED", "10.0.0.0/8, 192.168.1.7"));
         assertThat(env.keySet()).containsExactlyInAnyOrderElementsOf(ConfigSource.ENVIRONMENT.keySet());
         ServerConfig c = new ConfigSource(null, env, List.of()).load();
         assertThat(c).isEqualTo(new ServerConfig(List.of("127.0.0.1:1"), new HostPort("127.0.0.1", 2), 2,
@@ -359,7 +364,50 @@ class ConfigSourceTest {
                         TestCerts.caCert()),
                 new Limits(3, 4, Duration.ofSeconds(5), Duration.ofSeconds(6), Duration.ofSeconds(7),
                         Duration.ofSeconds(8)).withMaxHostConnections(9),
-                new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null));
+                new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null,
+                null, null, false, null, false, Path.of("/run/pgmux"), 0770,
+                ProxyProtocol.trusting("10.0.0.0/8", "192.168.1.7")));
+    }
+
+    @Test
+    void unixSocketsAndProxyProtocol() throws Exception {
+        ServerConfig c = load("""
+                listen: ["127.0.0.1:5434", "[::1]:6432"]
+                unix_socket_dir: run
+                unix_socket_mode: 0660
+                proxy_protocol: { trusted: [10.0.0.0/8, "fd00::/8", 192.168.1.7] }
+                routes: { a: h:1 }
+                """);
+        assertThat(c.unixSocketDir()).as("relative to the file's directory").isEqualTo(dir.resolve("run"));
+        assertThat(c.unixSocketMode()).as("YAML reads an unquoted 0660 as octal").isEqualTo(0660);
+        assertThat(c.proxyProtocol()).isEqualTo(ProxyProtocol.trusting("10.0.0.0/8", "fd00::/8", "192.168.1.7"));
+        assertThat(load("unix_socket_mode: \"0700\"\nroutes: { a: h:1 }\n").unixSocketMode()).isEqualTo(0700);
+
+        ServerConfig none = load("routes: { a: h:1 }\n");
+        assertThat(none.unixSocketDir()).isNull();
+        assertThat(none.unixSocketMode()).isEqualTo(0777);
+        assertThat(none.proxyProtocol()).isNull();
+    }
+
+    @Test
+    void badUnixSocketAndProxyProtocolSettingsNameTheirKeys() {
+        ConfigException e = loadFails("""
+                routes: { a: h:1 }
+                unix_socket_dir: /%s
+                unix_socket_mode: 777
+                proxy_protocol: { trusted: [10.0.0.0/8, lb.internal, 10.0.0.0/40] }
+                """.formatted("d".repeat(100)));
+        assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(
+                file() + ":2: unix_socket_dir: the socket path /" + "d".repeat(100) + "/.s.PGSQL.5434 is too long (at"
+                        + " most 99 bytes)",
+                file() + ":3: unix_socket_mode: must be a mode in octal with a leading 0, from 0000 to 0777 (as 0777"
+                        + " or 0770), not \"777\"",
+                file() + ":4: proxy_protocol.trusted[1]: not an IP address or network (10.0.0.0/8, fd00::/8):"
+                        + " \"lb.internal\"",
+                file() + ":4: proxy_protocol.trusted[2]: prefix length must be between 0 and 32, not 40");
+        assertThat(loadFails("routes: { a: h:1 }\nproxy_protocol: {}\n").errors()).singleElement()
+                .hasToString(file() + ":2: proxy_protocol.trusted: missing: the load balancers' addresses or networks"
+                        + " (10.0.0.0/8) that send PROXY protocol headers");
     }
 
     static final String VERIFIER = "SCRAM-SHA-256$4096:cGdtdXgtdGVzdC1zYWx0IQ==$"
@@ -542,7 +590,8 @@ class ConfigSourceTest {
                 RawConfig.Timeouts.class, RawConfig.Log.class, BackendSpec.class, RawConfig.RouterSection.class,
                 RawConfig.StaticSection.class, RawConfig.PatternSection.class, RawConfig.PatternRule.class,
                 RawConfig.RuleMatch.class, RawConfig.HttpSection.class,
-                RawConfig.PostgresSection.class, RawConfig.RoleCheck.class, RawConfig.Cluster.class)) {
+                RawConfig.PostgresSection.class, RawConfig.RoleCheck.class, RawConfig.Cluster.class,
+                RawConfig.ProxyProtocol.class)) {
             for (RecordComponent component : section.getRecordComponents()) {
                 JsonProperty named = component.getAccessor().getAnnotation(JsonProperty.class);
                 String key = named != null ? named.value()

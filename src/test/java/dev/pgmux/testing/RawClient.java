@@ -6,6 +6,10 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.Socket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
@@ -50,6 +54,8 @@ public final class RawClient implements AutoCloseable {
     }
 
     private Socket socket;
+    /** A Unix-domain connection instead of {@link #socket} (no read timeout: tests using it set their own). */
+    private SocketChannel unixChannel;
     private DataInputStream in;
     private DataOutputStream out;
 
@@ -66,6 +72,32 @@ public final class RawClient implements AutoCloseable {
         this.socket = s;
         this.in = new DataInputStream(s.getInputStream());
         this.out = new DataOutputStream(s.getOutputStream());
+    }
+
+    /** Connects to a Unix-domain socket ({@code DIR/.s.PGSQL.PORT}). */
+    public static RawClient unix(Path socketFile) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socketFile));
+        RawClient c = new RawClient();
+        c.unixChannel = ch;
+        c.in = new DataInputStream(Channels.newInputStream(ch));
+        c.out = new DataOutputStream(Channels.newOutputStream(ch));
+        return c;
+    }
+
+    private RawClient() {
+    }
+
+    /** A CancelRequest on a new Unix-domain connection, as libpq sends one for a session on that socket. */
+    public static void sendCancel(Path socketFile, int pid, byte[] secret) throws IOException {
+        try (RawClient c = unix(socketFile)) {
+            c.out.writeInt(12 + secret.length);
+            c.out.writeInt(80877102);
+            c.out.writeInt(pid);
+            c.out.write(secret);
+            c.out.flush();
+            c.in.read(); // wait for the close
+        }
     }
 
     /** Opens a TLS connection at once (PostgreSQL 17 "direct SSL"), with the given ALPN protocols (none if empty). */
@@ -177,6 +209,27 @@ public final class RawClient implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Logs in as a user the server lets in without a password (trust) and reads up to ReadyForQuery.
+     *
+     * @return the process id and the secret (protocol 3.0: 4 bytes) of the cancel key
+     */
+    public int[] loginWithoutPassword(String user, String database) throws IOException {
+        startup(0, params("user", user, "database", database));
+        Message key = readUntil('K');
+        readUntil('Z');
+        return new int[] {key.int32(0), key.int32(4)};
+    }
+
+    /** Runs a simple query and returns the first column of its first row as text. */
+    public String queryOne(String sql) throws IOException {
+        query(sql);
+        byte[] row = readUntil('D').body();
+        readUntil('Z');
+        int length = ((row[2] & 0xFF) << 24) | ((row[3] & 0xFF) << 16) | ((row[4] & 0xFF) << 8) | (row[5] & 0xFF);
+        return new String(row, 6, length, StandardCharsets.UTF_8);
+    }
+
     public RawClient query(String sql) throws IOException {
         byte[] q = sql.getBytes(StandardCharsets.UTF_8);
         out.writeByte('Q');
@@ -222,7 +275,9 @@ public final class RawClient implements AutoCloseable {
     }
 
     public void setTimeout(int millis) throws IOException {
-        socket.setSoTimeout(millis);
+        if (socket != null) {
+            socket.setSoTimeout(millis);
+        }
     }
 
     public void sendCancel(String host, int port, int pid, byte[] secret) throws IOException {
@@ -243,6 +298,10 @@ public final class RawClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        if (unixChannel != null) {
+            unixChannel.close();
+        } else {
+            socket.close();
+        }
     }
 }
