@@ -265,6 +265,7 @@ public final class ProxyServer implements AutoCloseable {
             }
         }, 2, 2, TimeUnit.SECONDS);
         housekeeping.scheduleWithFixedDelay(() -> context.pools().sweep(), 1, 1, TimeUnit.SECONDS);
+        housekeeping.scheduleWithFixedDelay(() -> context.pools().expireWaits(), 100, 100, TimeUnit.MILLISECONDS);
         clientChannels = new ClientChannels(context, proxyProtocol);
         try {
             listeners = Listeners.bind(transport, bossGroup, workerGroup, clientChannels,

@@ -3,15 +3,16 @@ package dev.pgmux.pool;
 import dev.pgmux.PoolConfig;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,35 +23,52 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A server connection lives on one event loop and is handed only to clients on that loop, so a client and its
  * server never hop between threads. A client takes an idle connection of its loop with its {@link Tag}; else a new
- * one is opened on its loop while the pool is below its size (and the host below its cap); else an idle connection
- * of another tag or loop is closed to make room; else the client waits, first come first served, until a
- * connection comes back or its wait ends with SQLSTATE 53300. The size is shared out over the event loops (a loop
- * holds at most its share), so that a busy loop cannot keep the clients of another waiting; see {@link #release}.
+ * one is opened on its loop while the pool is below its size, the loop below its share of that size and the host
+ * below its cap; else an idle connection of another tag (or of another loop, while this one is below its share) is
+ * closed to make room; else the client waits, first come first served on its loop, until a connection comes back or
+ * its wait ends with SQLSTATE 53300 ({@link #expire}). See {@link #release} for where a connection goes back.
  *
- * <p>Bookkeeping is under the pool's lock; servers and waiters are called outside it, on their own loops.
+ * <p>Bookkeeping is under the pool's lock, and costs the same however many clients wait; servers and waiters are
+ * called outside it, on their own loops.
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
+
     /** Opens a server connection for a waiter, on the waiter's loop; reports to {@link #opened} or {@link #openFailed}. */
     public interface Opener {
         void open(Pool pool, Waiter waiter);
     }
 
-    private record Waiting(Waiter waiter, long sinceNanos, ScheduledFuture<?> timer) {
+    /** A waiter that can tell it left (its client closed) while a connection was being opened for it. */
+    public interface Leaving {
+        boolean left();
     }
+
+    private record Waiting(Waiter waiter, long sinceNanos) {
+    }
+
+    /** What the pool has on one event loop: its connections (counted, and those idle) and its waiting clients. */
+    private static final class LoopPart {
+        final ArrayDeque<PooledServer> idle = new ArrayDeque<>();
+        final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+        int servers;
+    }
+
+    /** What {@link #admit} found. */
+    enum Admission { IN, FULL, RETIRED }
 
     private final String name;
     private final PoolConfig config;
     private final Opener opener;
     private final HostSlots hostSlots;
     private final String hostKey;
-    private final Map<EventLoop, ArrayDeque<PooledServer>> idle = new HashMap<>();
-    private final ArrayDeque<Waiting> waiters = new ArrayDeque<>();
-    /** Connections counted against the size: opening, idle and in use; and per event loop. */
-    private int open;
-    private final Map<EventLoop, int[]> perLoop = new HashMap<>();
     private final int loops;
+    private final Map<EventLoop, LoopPart> parts = new HashMap<>();
+    /** Connections counted against the size: opening, idle and in use. */
+    private int open;
     private int opening;
+    private int idleCount;
+    private int waitingCount;
     private int clients;
     private boolean closed;
     private boolean retired;
@@ -58,15 +76,15 @@ public final class Pool {
     private final LongAdder waitNanos = new LongAdder();
     private final LongAdder transactions = new LongAdder();
     private final LongAdder queries = new LongAdder();
-    private final Map<String, LongAdder> pins = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, LongAdder> pins = new ConcurrentHashMap<>();
 
     Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey, int loops) {
-        this.loops = Math.max(1, loops);
         this.name = name;
         this.config = config;
         this.opener = opener;
         this.hostSlots = hostSlots;
         this.hostKey = hostKey;
+        this.loops = Math.max(1, loops);
     }
 
     /** {@code user@database/host:port}, for log lines and error messages. */
@@ -80,9 +98,6 @@ public final class Pool {
 
     // ---------------------------------------------------------------- clients
 
-    /** What {@link #admit} found. */
-    enum Admission { IN, FULL, RETIRED }
-
     /** Counts a client in, unless the route's {@code max_clients} is reached or the pool was retired. */
     synchronized Admission admit() {
         if (retired) {
@@ -95,120 +110,111 @@ public final class Pool {
         return Admission.IN;
     }
 
+    public synchronized void leave() {
+        clients--;
+    }
+
     /** Retires the pool if nothing is left in it: it then admits no one, and a new one takes its place. */
     synchronized boolean retireIfEmpty() {
-        if (open == 0 && clients == 0 && waiters.isEmpty()) {
+        if (open == 0 && clients == 0 && waitingCount == 0) {
             retired = true;
         }
         return retired;
-    }
-
-    public synchronized void leave() {
-        clients--;
     }
 
     // ---------------------------------------------------------------- taking and giving back
 
     /** Finds a server connection for {@code waiter}: now (on its loop), once one is opened, or when one comes back. */
     public void acquire(Waiter waiter) {
-        PooledServer found;
+        if (!stillWaiting(waiter)) {
+            return;
+        }
+        waits.increment();
+        PooledServer found = null;
         boolean openNew = false;
         List<PooledServer> toClose = new ArrayList<>(0);
         synchronized (this) {
-            if (closed) {
-                found = null;
-            } else {
-                found = takeIdle(waiter.loop(), waiter.tag(), toClose);
+            if (!closed) {
+                LoopPart part = part(waiter.loop());
+                found = takeIdle(part, waiter.tag(), toClose);
                 if (found == null) {
-                    openNew = reserveFree(waiter.loop()) || replaceIdle(waiter.loop(), toClose);
+                    openNew = reserveFree(waiter.loop(), part) || replaceIdle(waiter.loop(), part, toClose);
                     if (!openNew) {
-                        long now = System.nanoTime();
-                        ScheduledFuture<?> timer = waiter.loop().schedule(() -> timedOut(waiter),
-                                config.waitTimeout().toNanos(), TimeUnit.NANOSECONDS);
-                        waiters.add(new Waiting(waiter, now, timer));
+                        part.waiting.addLast(new Waiting(waiter, System.nanoTime()));
+                        waitingCount++;
                     }
                 }
             }
         }
         closeAll(toClose);
-        waits.increment();
-        if (found != null) {
+        if (found != null && found.idleNanos(System.nanoTime()) > config.checkAfterIdle().toNanos()) {
+            PooledServer checked = found;
+            // idle long enough to have been dropped by a firewall or a restart unnoticed: checked first
+            ServerCheck.run(checked, () -> waiter.onServer(checked), () -> acquire(waiter));
+        } else if (found != null) {
             waiter.onServer(found);
         } else if (openNew) {
             opener.open(this, waiter);
         } else if (closed) {
-            waiter.onFailed(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down")
-                    .encode(io.netty.buffer.ByteBufAllocator.DEFAULT), "pool closed");
+            waiter.onFailed(shuttingDown(), "pool closed");
         }
     }
 
     /** The waiter left before it got a connection. */
-    public void cancel(Waiter waiter) {
-        synchronized (this) {
-            for (Iterator<Waiting> it = waiters.iterator(); it.hasNext(); ) {
-                Waiting w = it.next();
-                if (w.waiter() == waiter) {
-                    it.remove();
-                    w.timer().cancel(false);
-                    return;
-                }
-            }
+    public synchronized void cancel(Waiter waiter) {
+        LoopPart part = parts.get(waiter.loop());
+        if (part != null && part.waiting.removeIf(w -> w.waiter() == waiter)) {
+            waitingCount--;
         }
     }
 
     /**
-     * A clean connection comes back (on its loop): to the oldest waiter of its loop and tag; else, in its place, a
-     * new connection for the oldest waiter of its loop (another tag) or of a loop below its share; else it waits
-     * idle. A loop whose waiters have no connection at all gets this one's place even before a waiter that could
-     * take it as it is, so that no loop starves.
+     * A clean connection comes back (on its loop). It goes to the oldest waiter of its loop and tag. A loop whose
+     * waiters have no connection at all gets its place first (a new connection there), so that no loop starves;
+     * with no waiter of its tag on its loop, its place goes to a waiter of its loop with another tag, or of a loop
+     * below its share. Else it waits idle.
      */
     public void release(PooledServer server) {
         long now = System.nanoTime();
-        server.connection().owner(new IdleOwner(server));
+        server.connection().owner(server.idleOwner());
         Waiting handTo = null;
         Waiting openFor = null;
         boolean close = false;
         synchronized (this) {
+            LoopPart mine = part(server.loop());
             if (closed || expired(server, now)) {
                 close = true;
-                count(server.loop(), -1);
+                count(mine, -1);
                 hostSlots.release(hostKey);
                 openFor = closed ? null : reserveForOldest();
             } else {
-                Waiting starving = null;
-                Waiting sameLoop = null;
-                Waiting belowShare = null;
-                for (Waiting w : waiters) {
-                    EventLoop loop = w.waiter().loop();
-                    if (loop == server.loop()) {
-                        if (handTo == null && w.waiter().tag().equals(server.tag())) {
-                            handTo = w;
-                        }
-                        if (sameLoop == null) {
-                            sameLoop = w;
-                        }
-                    } else if (starving == null && servers(loop) == 0) {
-                        starving = w;
-                    } else if (belowShare == null && servers(loop) < share()) {
-                        belowShare = w;
-                    }
-                }
-                Waiting other = handTo == null ? (sameLoop != null ? sameLoop : starving != null ? starving : belowShare)
-                        : starving;
-                if (other != null) {
-                    // This connection's place goes to a new one for that waiter, on its loop, with its tag.
+                LoopPart starving = otherLoopWaiting(mine, 0);
+                handTo = takeWaiting(mine, server.tag());
+                if (handTo != null && starving != null
+                        && starving.waiting.peekFirst().sinceNanos() < handTo.sinceNanos()) {
+                    // first come, first served: the starving loop's client came first
+                    mine.waiting.addFirst(handTo);
+                    waitingCount++;
                     handTo = null;
-                    waiters.remove(other);
-                    openFor = other;
-                    close = true;
-                    count(server.loop(), -1);
-                    count(other.waiter().loop(), +1);
-                    opening++;
                 } else if (handTo != null) {
-                    waiters.remove(handTo);
-                } else {
+                    starving = null;
+                }
+                LoopPart target = handTo != null ? null
+                        : starving != null ? starving
+                        : !mine.waiting.isEmpty() ? mine
+                        : otherLoopWaiting(mine, share());
+                if (target != null) {
+                    // This connection's place goes to a new one for that waiter, on its loop, with its tag.
+                    openFor = target.waiting.pollFirst();
+                    waitingCount--;
+                    close = true;
+                    count(mine, -1);
+                    count(target, +1);
+                    opening++;
+                } else if (handTo == null) {
                     server.released(now);
-                    idle.computeIfAbsent(server.loop(), l -> new ArrayDeque<>()).addLast(server);
+                    mine.idle.addLast(server);
+                    idleCount++;
                 }
             }
         }
@@ -216,7 +222,6 @@ public final class Pool {
             server.connection().terminate();
         }
         if (handTo != null) {
-            handTo.timer().cancel(false);
             waitNanos.add(now - handTo.sinceNanos());
             handTo.waiter().onServer(server);
         }
@@ -236,8 +241,11 @@ public final class Pool {
     void lost(PooledServer server, String why) {
         boolean wasIdle;
         synchronized (this) {
-            ArrayDeque<PooledServer> list = idle.get(server.loop());
-            wasIdle = list != null && list.remove(server);
+            LoopPart part = parts.get(server.loop());
+            wasIdle = part != null && part.idle.remove(server);
+            if (wasIdle) {
+                idleCount--;
+            }
         }
         if (wasIdle) {
             log.info("pooled server closed while idle pool={} pid={} reason=\"{}\"", name, server.processId(), why);
@@ -252,7 +260,7 @@ public final class Pool {
     public PooledServer newServer(dev.pgmux.server.ServerConnection connection, EventLoop loop, Tag tag,
                                   List<Map.Entry<String, String>> parameters, int processId, byte[] secret) {
         PooledServer s = new PooledServer(this, connection, loop, tag, parameters, processId, secret);
-        connection.owner(new IdleOwner(s));
+        connection.owner(s.idleOwner());
         return s;
     }
 
@@ -269,7 +277,7 @@ public final class Pool {
     }
 
     /** Opening a connection for {@code waiter} failed; {@code error} (an ErrorResponse frame) goes to the waiter. */
-    public void openFailed(Waiter waiter, io.netty.buffer.ByteBuf error, String why) {
+    public void openFailed(Waiter waiter, ByteBuf error, String why) {
         synchronized (this) {
             opening--;
         }
@@ -281,14 +289,8 @@ public final class Pool {
         }
     }
 
-    /** The waiter of an opening is still there: its client did not leave (the opener asks the waiter). */
-    private boolean stillWaiting(Waiter waiter) {
+    private static boolean stillWaiting(Waiter waiter) {
         return !(waiter instanceof Leaving l) || !l.left();
-    }
-
-    /** A waiter that can tell it left (its client closed) while a connection was being opened for it. */
-    public interface Leaving {
-        boolean left();
     }
 
     // ---------------------------------------------------------------- statistics
@@ -306,28 +308,58 @@ public final class Pool {
     }
 
     public synchronized PoolStats stats() {
-        int idleCount = idle.values().stream().mapToInt(ArrayDeque::size).sum();
         Map<String, Long> pinCounts = new java.util.TreeMap<>();
         pins.forEach((k, v) -> pinCounts.put(k, v.sum()));
-        return new PoolStats(name, config.mode().configName(), config.size(), clients, waiters.size(),
+        return new PoolStats(name, config.mode().configName(), config.size(), clients, waitingCount,
                 open - idleCount - opening, idleCount, opening, waits.sum(), waitNanos.sum(), transactions.sum(),
                 queries.sum(), pinCounts);
     }
 
     // ---------------------------------------------------------------- housekeeping
 
+    /** Ends the waits older than {@code query_wait_timeout} with SQLSTATE 53300. Any thread. */
+    void expire(long now) {
+        List<Waiting> late = new ArrayList<>(0);
+        long limit = config.waitTimeout().toNanos();
+        synchronized (this) {
+            for (LoopPart part : parts.values()) {
+                for (Iterator<Waiting> it = part.waiting.iterator(); it.hasNext(); ) {
+                    Waiting w = it.next();
+                    if (now - w.sinceNanos() < limit) {
+                        break; // first come, first served: the rest came later
+                    }
+                    it.remove();
+                    waitingCount--;
+                    late.add(w);
+                }
+            }
+        }
+        for (Waiting w : late) {
+            waitNanos.add(now - w.sinceNanos());
+            log.warn("client waited too long for a pooled server pool={} wait_ms={} pool_size={}", name,
+                    config.waitTimeout().toMillis(), config.size());
+            w.waiter().loop().execute(() -> w.waiter().onFailed(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS,
+                    "no server connection of pool \"" + name + "\" came free within "
+                            + config.waitTimeout().toMillis() + " ms",
+                    "All " + config.size() + " server connections of the pool are in use (pool_size); raise"
+                            + " pool_size or query_wait_timeout, or end long transactions sooner.")
+                    .encode(ByteBufAllocator.DEFAULT), "wait timeout"));
+        }
+    }
+
     /** Closes idle connections past their idle timeout or lifetime, keeping {@code min_pool_size} open. */
     void sweep(long now) {
         List<PooledServer> toClose = new ArrayList<>();
         synchronized (this) {
-            for (ArrayDeque<PooledServer> list : idle.values()) {
-                for (Iterator<PooledServer> it = list.iterator(); it.hasNext(); ) {
+            for (LoopPart part : parts.values()) {
+                for (Iterator<PooledServer> it = part.idle.iterator(); it.hasNext(); ) {
                     PooledServer s = it.next();
                     boolean idleTooLong = !config.idleTimeout().isZero()
                             && s.idleNanos(now) > config.idleTimeout().toNanos() && open > config.minIdle();
                     if (idleTooLong || expired(s, now)) {
                         it.remove();
-                        count(s.loop(), -1);
+                        idleCount--;
+                        count(part, -1);
                         hostSlots.release(hostKey);
                         toClose.add(s);
                     }
@@ -340,56 +372,86 @@ public final class Pool {
     /** Closes every idle connection and fails every waiter; connections in use are closed as they come back. */
     void close() {
         List<PooledServer> toClose = new ArrayList<>();
-        List<Waiting> failed;
+        List<Waiting> failed = new ArrayList<>();
         synchronized (this) {
             closed = true;
-            for (ArrayDeque<PooledServer> list : idle.values()) {
-                for (PooledServer s : list) {
+            for (LoopPart part : parts.values()) {
+                for (PooledServer s : part.idle) {
                     toClose.add(s);
-                    count(s.loop(), -1);
+                    count(part, -1);
                     hostSlots.release(hostKey);
                 }
-                list.clear();
+                idleCount -= part.idle.size();
+                part.idle.clear();
+                failed.addAll(part.waiting);
+                waitingCount -= part.waiting.size();
+                part.waiting.clear();
             }
-            failed = new ArrayList<>(waiters);
-            waiters.clear();
         }
         closeAll(toClose);
         for (Waiting w : failed) {
-            w.timer().cancel(false);
-            w.waiter().loop().execute(() -> w.waiter().onFailed(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW,
-                    "the proxy is shutting down").encode(io.netty.buffer.ByteBufAllocator.DEFAULT), "pool closed"));
+            w.waiter().loop().execute(() -> w.waiter().onFailed(shuttingDown(), "pool closed"));
         }
     }
 
     // ---------------------------------------------------------------- inside the lock
 
-    private PooledServer takeIdle(EventLoop loop, Tag tag, List<PooledServer> toClose) {
-        ArrayDeque<PooledServer> list = idle.get(loop);
-        if (list == null) {
-            return null;
-        }
+    private LoopPart part(EventLoop loop) {
+        return parts.computeIfAbsent(loop, l -> new LoopPart());
+    }
+
+    private PooledServer takeIdle(LoopPart part, Tag tag, List<PooledServer> toClose) {
         long now = System.nanoTime();
         // Most recently used first: its caches are warm, and the oldest ones age out.
-        for (Iterator<PooledServer> it = list.descendingIterator(); it.hasNext(); ) {
+        for (Iterator<PooledServer> it = part.idle.descendingIterator(); it.hasNext(); ) {
             PooledServer s = it.next();
             if (expired(s, now)) {
                 it.remove();
-                count(s.loop(), -1);
+                idleCount--;
+                count(part, -1);
                 hostSlots.release(hostKey);
                 toClose.add(s);
             } else if (s.tag().equals(tag)) {
                 it.remove();
+                idleCount--;
                 return s;
             }
         }
         return null;
     }
 
+    /** The oldest waiter of {@code part} with {@code tag}, taken out of the queue; or null. */
+    private Waiting takeWaiting(LoopPart part, Tag tag) {
+        for (Iterator<Waiting> it = part.waiting.iterator(); it.hasNext(); ) {
+            Waiting w = it.next();
+            if (w.waiter().tag().equals(tag)) {
+                it.remove();
+                waitingCount--;
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** Another loop with waiters and fewer than {@code below} connections (0: none at all), or null. */
+    private LoopPart otherLoopWaiting(LoopPart mine, int below) {
+        if (waitingCount == mine.waiting.size()) {
+            return null;
+        }
+        for (LoopPart part : parts.values()) {
+            if (part != mine && !part.waiting.isEmpty() && part.servers <= Math.max(0, below - 1)) {
+                return part;
+            }
+        }
+        return null;
+    }
+
     /** Counts a new connection on {@code loop} in if the pool, the loop's share and the host have room. */
-    private boolean reserveFree(EventLoop loop) {
-        if (open < config.size() && servers(loop) < share() && hostSlots.take(hostKey)) {
-            count(loop, +1);
+    private boolean reserveFree(EventLoop loop, LoopPart part) {
+        // The share is a soft limit: a loop may go past it while no other loop's clients wait.
+        if (open < config.size() && (part.servers < share() || waitingCount == part.waiting.size())
+                && hostSlots.take(hostKey)) {
+            count(part, +1);
             opening++;
             return true;
         }
@@ -400,12 +462,13 @@ public final class Pool {
      * Makes room for a new connection on {@code loop} by closing an idle one that cannot serve it: another tag on
      * this loop, or one on another loop while this loop is below its share.
      */
-    private boolean replaceIdle(EventLoop loop, List<PooledServer> toClose) {
-        ArrayDeque<PooledServer> mine = idle.get(loop);
-        PooledServer victim = mine == null ? null : mine.pollFirst();
-        if (victim == null && servers(loop) < share()) {
-            for (ArrayDeque<PooledServer> list : idle.values()) {
-                if ((victim = list.pollFirst()) != null) {
+    private boolean replaceIdle(EventLoop loop, LoopPart part, List<PooledServer> toClose) {
+        LoopPart from = part;
+        PooledServer victim = part.idle.pollFirst();
+        if (victim == null) { // an idle one elsewhere is more than that loop needs now
+            for (LoopPart other : parts.values()) {
+                if ((victim = other.idle.pollFirst()) != null) {
+                    from = other;
                     break;
                 }
             }
@@ -413,33 +476,36 @@ public final class Pool {
         if (victim == null) {
             return false;
         }
+        idleCount--;
         toClose.add(victim);
-        count(victim.loop(), -1);
-        count(loop, +1);
+        count(from, -1);
+        count(part, +1);
         opening++;
         return true;
     }
 
     /** After a connection left the count: the oldest waiter whose loop has room gets a new one (returned, to open). */
     private Waiting reserveForOldest() {
-        for (Iterator<Waiting> it = waiters.iterator(); it.hasNext(); ) {
-            Waiting w = it.next();
-            if (reserveFree(w.waiter().loop())) {
-                it.remove();
-                return w;
+        LoopPart best = null;
+        for (Map.Entry<EventLoop, LoopPart> e : parts.entrySet()) {
+            LoopPart part = e.getValue();
+            Waiting head = part.waiting.peekFirst();
+            if (head != null && (best == null || head.sinceNanos() < best.waiting.peekFirst().sinceNanos())
+                    && open < config.size() && (part.servers < share() || waitingCount == part.waiting.size())) {
+                best = part;
             }
         }
-        return null;
+        if (best == null || !hostSlots.take(hostKey)) {
+            return null;
+        }
+        count(best, +1);
+        opening++;
+        waitingCount--;
+        return best.waiting.pollFirst();
     }
 
-    /** Server connections (opening, idle or in use) on {@code loop}. */
-    private int servers(EventLoop loop) {
-        int[] n = perLoop.get(loop);
-        return n == null ? 0 : n[0];
-    }
-
-    private void count(EventLoop loop, int delta) {
-        perLoop.computeIfAbsent(loop, l -> new int[1])[0] += delta;
+    private void count(LoopPart part, int delta) {
+        part.servers += delta;
         open += delta;
     }
 
@@ -460,7 +526,7 @@ public final class Pool {
     private void freed(EventLoop loop) {
         Waiting openFor;
         synchronized (this) {
-            count(loop, -1);
+            count(part(loop), -1);
             hostSlots.release(hostKey);
             openFor = closed ? null : reserveForOldest();
         }
@@ -470,7 +536,6 @@ public final class Pool {
     }
 
     private void startOpening(Waiting w, long now) {
-        w.timer().cancel(false);
         waitNanos.add(now - w.sinceNanos());
         EventLoop loop = w.waiter().loop();
         if (loop.inEventLoop()) {
@@ -480,27 +545,9 @@ public final class Pool {
         }
     }
 
-    private void timedOut(Waiter waiter) {
-        boolean removed = false;
-        synchronized (this) {
-            for (Iterator<Waiting> it = waiters.iterator(); it.hasNext(); ) {
-                if (it.next().waiter() == waiter) {
-                    it.remove();
-                    removed = true;
-                    break;
-                }
-            }
-        }
-        if (removed) {
-            waitNanos.add(config.waitTimeout().toNanos());
-            log.warn("client waited too long for a pooled server pool={} wait_ms={} pool_size={}", name,
-                    config.waitTimeout().toMillis(), config.size());
-            waiter.onFailed(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "no server connection of pool \""
-                    + name + "\" came free within " + config.waitTimeout().toMillis() + " ms",
-                    "All " + config.size() + " server connections of the pool are in use (pool_size); raise"
-                            + " pool_size or query_wait_timeout, or end long transactions sooner.")
-                    .encode(io.netty.buffer.ByteBufAllocator.DEFAULT), "wait timeout");
-        }
+    private static ByteBuf shuttingDown() {
+        return ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "the proxy is shutting down")
+                .encode(ByteBufAllocator.DEFAULT);
     }
 
     private static void closeAll(List<PooledServer> servers) {

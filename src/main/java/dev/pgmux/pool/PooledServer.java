@@ -22,6 +22,7 @@ public final class PooledServer {
     private final long createdNanos = System.nanoTime();
     private final ServerStatements statements = new ServerStatements(ServerStatements.DEFAULT_CAPACITY);
     private long releasedNanos = createdNanos;
+    private final IdleOwner idleOwner = new IdleOwner(this);
     /** Settings a client SET on this server since its login or last reset: name → value as written. */
     private final Map<String, String> settings = new java.util.LinkedHashMap<>();
 
@@ -34,6 +35,11 @@ public final class PooledServer {
         this.loginParameters = List.copyOf(loginParameters);
         this.processId = processId;
         this.secret = secret;
+    }
+
+    /** What hears the connection while it waits in its pool. */
+    IdleOwner idleOwner() {
+        return idleOwner;
     }
 
     public Pool pool() {

@@ -60,6 +60,14 @@ public final class Pools {
         return all;
     }
 
+    /** Ends the waits past their pools' {@code query_wait_timeout} (53300). Any thread; runs often. */
+    public void expireWaits() {
+        long now = System.nanoTime();
+        for (Pool p : pools.values()) {
+            p.expire(now);
+        }
+    }
+
     /** Closes what has aged out; forgets pools with nothing left in them. */
     public void sweep() {
         long now = System.nanoTime();

@@ -490,9 +490,13 @@ public final class ClientSession {
         client.write(data, client.voidPromise());
     }
 
+    boolean drainRequested() {
+        return drainRequested;
+    }
+
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
-        return drainRequested && (idle() || state instanceof Pooling p && !p.tx().attached())
+        return drainRequested && (idle() || state instanceof Pooling p && p.tx().betweenTransactions())
                 && (!drainAfterLogin || requestedSinceLogin());
     }
 

@@ -14,7 +14,7 @@ final class ClientStatements {
     private static final AtomicLong NEXT = new AtomicLong();
 
     /** A client's statement: pgmux's name for it and what prepares it again (the Parse after its name). */
-    record Prepared(String serverName, byte[] parse) {
+    record Prepared(String serverName, byte[] parse, SessionSet set) {
     }
 
     /** The start of every name pgmux gives a statement on a server. */
@@ -25,8 +25,8 @@ final class ClientStatements {
     private final Map<String, Prepared> byName = new HashMap<>();
 
     /** Registers the client's Parse of {@code name} and returns pgmux's statement for it. */
-    Prepared add(String name, byte[] parse) {
-        Prepared p = new Prepared(PREFIX + Long.toString(NEXT.incrementAndGet(), 36), parse);
+    Prepared add(String name, byte[] parse, SessionSet set) {
+        Prepared p = new Prepared(PREFIX + Long.toString(NEXT.incrementAndGet(), 36), parse, set);
         byName.put(name, p);
         return p;
     }

@@ -49,6 +49,14 @@ final class Frames {
         return out;
     }
 
+    /** A simple Query of {@code sql}, one byte per char (the text as the client's bytes came, or ASCII). */
+    static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf out = alloc.buffer(6 + sql.length());
+        out.writeByte('Q').writeInt(4 + sql.length() + 1);
+        out.writeCharSequence(sql, StandardCharsets.ISO_8859_1);
+        return out.writeByte(0);
+    }
+
     /** A Describe or Close ({@code type}) of statement or portal ({@code kind}) {@code name}. */
     static ByteBuf named(ByteBufAllocator alloc, byte type, byte kind, String name) {
         ByteBuf out = alloc.buffer(7 + name.length());

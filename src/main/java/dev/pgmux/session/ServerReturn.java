@@ -41,9 +41,20 @@ final class ServerReturn implements ServerOwner {
             server.pool().release(server);
             return;
         }
-        // A reset (DISCARD ALL) drops the statements pgmux prepared there: they are prepared again under new names.
-        server.statements().invalidate();
-        server.settings().clear();
+        // A reset (DISCARD ALL) drops the statements pgmux prepared there: they are prepared again under new names;
+        // and the settings clients SET: unless it resets them all, the server's are no longer known, so it is not
+        // reused. A lone ROLLBACK changes neither.
+        boolean resets = toRun.stream().anyMatch(q -> !q.equalsIgnoreCase("ROLLBACK"));
+        if (resets) {
+            server.statements().invalidate();
+            String all = String.join(";", toRun).toUpperCase(java.util.Locale.ROOT);
+            if (all.contains("DISCARD ALL") || all.contains("RESET ALL")) {
+                server.settings().clear();
+            } else if (!server.settings().isEmpty()) {
+                server.pool().discard(server, "server_reset_query does not reset the settings clients SET");
+                return;
+            }
+        }
         ServerReturn r = new ServerReturn(server, toRun.size());
         server.connection().owner(r);
         for (String q : toRun) {

@@ -16,7 +16,8 @@ import java.util.Set;
 record SessionSet(String name, String value) {
     /** Names that are not plain settings in a SET statement's grammar. */
     private static final Set<String> SPECIAL = Set.of("role", "session", "authorization", "characteristics", "time",
-            "names", "schema", "transaction", "constraints", "local", "xml");
+            "names", "schema", "transaction", "constraints", "local", "xml", "session_authorization",
+            "transaction_isolation", "transaction_read_only", "transaction_deferrable", "default_transaction_isolation");
 
     boolean reset() {
         return value == null;
@@ -27,6 +28,13 @@ record SessionSet(String name, String value) {
         int i = skipSpace(sql, 0);
         int word = word(sql, i);
         String first = sql.substring(i, word).toLowerCase(Locale.ROOT);
+        if (first.equals("discard")) {
+            // DISCARD ALL resets every setting (and more): as RESET ALL for the settings carried
+            int end = word(sql, skipSpace(sql, word));
+            String what = sql.substring(skipSpace(sql, word), end).toLowerCase(Locale.ROOT);
+            String rest = sql.substring(end).strip();
+            return what.equals("all") && (rest.isEmpty() || rest.equals(";")) ? new SessionSet(null, null) : null;
+        }
         if (!first.equals("set") && !first.equals("reset")) {
             return null;
         }

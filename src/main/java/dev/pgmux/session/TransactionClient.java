@@ -49,6 +49,10 @@ final class TransactionClient implements ServerOwner {
     private boolean pendingSpoiled;
     /** The pending SET came in a Parse: it takes effect only if an Execute follows in its batch. */
     private boolean pendingUnexecuted;
+    /** The plain SET the named statement being parsed holds, for {@link ClientStatements.Prepared#set()}. */
+    private SessionSet namedSet;
+    /** The batch under way opened outside a transaction with nothing in flight: a plain SET in it can be carried. */
+    private boolean batchOpenedIdle;
     private boolean batchFailed;
     private final ServerStream fromServer;
     private PooledServer server;
@@ -63,6 +67,10 @@ final class TransactionClient implements ServerOwner {
     /** Extended-protocol messages went out since the last Sync: the server may hold an implicit transaction. */
     private boolean sinceSync;
     private boolean unnamedHere;
+    /** The client's unnamed statement is a carried SET: a Bind of it in a later batch runs it untracked. */
+    private boolean unnamedSet;
+    /** A Bind or Describe of the unnamed statement found none of this client's here: a leftover was closed. */
+    private boolean unnamedCleared;
     private boolean copyIn;
     private int syncsSinceExecute;
 
@@ -82,6 +90,11 @@ final class TransactionClient implements ServerOwner {
 
     boolean attached() {
         return server != null;
+    }
+
+    /** Between transactions, with no request waiting: a graceful shutdown may end the client now. */
+    boolean betweenTransactions() {
+        return server == null && !waiting && !inbox.isReadable();
     }
 
     /** Whether the client may be sent a message of pgmux's now: no server message is under way to it. */
@@ -109,7 +122,9 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         attach(s);
-        client.config().setAutoRead(true);
+        if (!client.config().isAutoRead()) {
+            client.config().setAutoRead(true);
+        }
         if (!processing) {
             process();
         }
@@ -120,6 +135,7 @@ final class TransactionClient implements ServerOwner {
         s.connection().owner(this);
         cancelTarget = new CancelRegistry.Target(s.address(), s.processId(), s.secret());
         unnamedHere = false;
+        unnamedCleared = false;
         fromServer.reset();
         converge(s);
     }
@@ -129,19 +145,24 @@ final class TransactionClient implements ServerOwner {
         if (s.settings().equals(settings)) {
             return;
         }
-        StringBuilder sql = new StringBuilder();
+        List<String> statements = new ArrayList<>();
         for (String name : s.settings().keySet()) {
             if (!settings.containsKey(name)) {
-                sql.append(new SessionSet(name, null).statement()).append(";\n");
+                statements.add(new SessionSet(name, null).statement());
             }
         }
         settings.forEach((name, value) -> {
             if (!value.equals(s.settings().get(name))) {
-                sql.append(new SessionSet(name, value).statement()).append(";\n");
+                statements.add(new SessionSet(name, value).statement());
             }
         });
-        expect.add(Kind.QUERY, true, null, null);
-        send(new dev.pgmux.protocol.frontend.Query(sql.toString()).encode(client.alloc()));
+        // Each its own query, client_encoding first: the server reads a query's text in the encoding set before it.
+        statements.sort(java.util.Comparator.comparing(st -> !st.toLowerCase(java.util.Locale.ROOT)
+                .contains("client_encoding")));
+        for (String statement : statements) {
+            expect.add(Kind.QUERY, true, null, null);
+            send(Frames.query(client.alloc(), statement));
+        }
         s.settings().clear();
         s.settings().putAll(settings);
     }
@@ -154,7 +175,9 @@ final class TransactionClient implements ServerOwner {
             pendingSet = null;
             if (batchFailed || pendingUnexecuted) {
                 // it did not take effect
-            } else if (pendingSpoiled || server == null) {
+            } else if (server == null) {
+                // gone meanwhile
+            } else if (pendingSpoiled && config.onSessionState() == SessionStatePolicy.PIN) {
                 notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
             } else if (set.name() == null) {
                 settings.clear();
@@ -175,47 +198,76 @@ final class TransactionClient implements ServerOwner {
      * Whether {@code text} (of a Query or Parse) is a plain SET or RESET that opens a batch outside a transaction:
      * it is then carried along with the client rather than pinning it. Any other statement in a batch with one pins.
      */
-    private boolean carriedSet(String text, SessionStateScan.Finding found, boolean atBatchStart, boolean parsed) {
+    private boolean carriedSet(String text, SessionStateScan.Finding found, boolean atBatchStart, boolean named) {
         if (pendingSet != null) {
             pendingSpoiled = true;
         }
-        boolean candidate = found != null ? found.cause() == SessionStateScan.Cause.SET : startsWithReset(text);
+        boolean reset = startsWith(text, "reset") || startsWith(text, "discard");
+        boolean candidate = found != null ? found.cause() == SessionStateScan.Cause.SET : reset;
         if (!candidate || pin != null) {
             return false;
         }
         SessionSet set = SessionSet.parse(text);
-        if (set == null) {
-            return false;
-        }
-        if (!atBatchStart || expect.clientAwaits() || fromServer.status() != 'I') {
-            // inside a transaction or a pipeline: it could be rolled back with it, or reset what others rely on
-            notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
+        boolean pins = config.onSessionState() == SessionStatePolicy.PIN;
+        if (set != null && named) {
+            namedSet = set; // it runs at each Execute of it: carried then (see onBind)
             return true;
         }
+        if (set == null || !atBatchStart || !batchOpenedIdle) {
+            // Another form, a statement that can run again later, or inside a transaction or a pipeline (it could
+            // be rolled back with it): the server's settings are no longer known, so the client keeps its server.
+            if (reset && !(set == null && startsWith(text, "discard")) && pins) {
+                notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, text.strip()));
+                return true;
+            }
+            return false; // a SET: the scan's finding decides, as the route's on_session_state says
+        }
         pendingSet = set;
-        pendingUnexecuted = parsed;
+        pendingUnexecuted = true;
         batchFailed = false;
         return true;
     }
 
-    private static boolean startsWithReset(String text) {
+    /** A named statement holding a plain SET is bound: carried if it opens a batch outside a transaction, else pins. */
+    private void carryAtBind(SessionSet set) {
+        if (pin != null) {
+            return;
+        }
+        if (pendingSet == null && batchOpenedIdle) {
+            pendingSet = set;
+            pendingUnexecuted = true;
+            batchFailed = false;
+        } else if (config.onSessionState() == SessionStatePolicy.PIN) {
+            notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
+        }
+    }
+
+    private static boolean startsWith(String text, String word) {
         int i = 0;
         while (i < text.length() && Character.isWhitespace(text.charAt(i))) {
             i++;
         }
-        return text.regionMatches(true, i, "reset", 0, 5);
+        return text.regionMatches(true, i, word, 0, word.length());
     }
 
     private void acquire() {
         waiting = true;
-        client.config().setAutoRead(false); // what the client sends next waits in the socket
         pool.acquire(waiter);
+        if (waiting) {
+            client.config().setAutoRead(false); // what the client sends next waits in the socket meanwhile
+        }
     }
 
     /** Gives the server back when nothing is in flight, outside a transaction, and the client is not pinned. */
     private void releaseIfDone() {
-        if (server == null || pin != null || !expect.isEmpty() || expect.skipping() || copyIn || sinceSync
+        if (server == null || !expect.isEmpty() || expect.skipping() || copyIn || sinceSync
                 || inbox.isReadable() || !fromServer.idle() || fromServer.status() != 'I') {
+            return;
+        }
+        if (pin != null) {
+            if (session.drainRequested()) {
+                session.terminate(); // a graceful shutdown ends a pinned client between transactions
+            }
             return;
         }
         PooledServer s = server;
@@ -360,6 +412,10 @@ final class TransactionClient implements ServerOwner {
             default -> {
             }
         }
+        if (!sinceSync && type != 'S') {
+            // A batch (up to its Sync, or a simple query) opens: outside a transaction, with nothing else in flight?
+            batchOpenedIdle = !expect.clientAwaits() && fromServer.status() == 'I' && !expect.skipping();
+        }
         if (expect.skipping() && type != 'S') {
             sinceSync = true;
             send(frame); // the server skips it after an error; so does the bookkeeping
@@ -402,7 +458,9 @@ final class TransactionClient implements ServerOwner {
     private void onQuery(ByteBuf frame) {
         String sql = Frames.cstring(frame, frame.readerIndex() + 5);
         SessionStateScan.Finding found = SessionStateScan.scan(sql);
-        if (carriedSet(sql, found, !sinceSync, false)) {
+        boolean atBatchStart = !sinceSync;
+        if (carriedSet(sql, found, atBatchStart, false)) {
+            pendingUnexecuted = false; // a simple query runs what it parses
             found = null;
         }
         unnamed = null; // a simple query drops the unnamed statement
@@ -413,22 +471,19 @@ final class TransactionClient implements ServerOwner {
         pool.countQuery();
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
             frame.release();
-            send(new dev.pgmux.protocol.frontend.Query(refusal(found)).encode(client.alloc()));
+            send(Frames.query(client.alloc(), refusal(found)));
             return;
         }
         notePin(found);
         if (SessionStateScan.dropsPreparedStatements(sql)) {
             statements.clear();
             server.statements().invalidate();
-            if (sql.regionMatches(true, sql.strip().isEmpty() ? 0 : sql.indexOf(sql.strip()), "discard", 0, 7)) {
-                settings.clear(); // DISCARD ALL resets the session's settings too
-                server.settings().clear();
-            }
         }
         send(frame);
     }
 
     private void onParse(ByteBuf frame) {
+        namedSet = null;
         boolean atBatchStart = !sinceSync;
         sinceSync = true;
         int from = frame.readerIndex() + 5;
@@ -443,11 +498,17 @@ final class TransactionClient implements ServerOwner {
         frame.release();
         String text = Frames.query(rest);
         SessionStateScan.Finding found = SessionStateScan.scan(text);
-        if (carriedSet(text, found, atBatchStart, true)) {
+        if (carriedSet(text, found, atBatchStart, !name.isEmpty())) {
             found = null;
+            unnamedSet = true;
+        } else if (name.isEmpty()) {
+            unnamedSet = false;
+        }
+        if (SessionStateScan.dropsPreparedStatements(text)) {
+            server.statements().invalidate(); // when it runs, later; new names from now on are safe either way
         }
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
-            byte[] sql = refusal(found).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] sql = refusal(found).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
             rest = new byte[sql.length + 3];
             System.arraycopy(sql, 0, rest, 0, sql.length); // then a zero, and no parameter types
         } else {
@@ -474,7 +535,8 @@ final class TransactionClient implements ServerOwner {
             send(Frames.parse(client.alloc(), serverName, existing.parse()));
             return;
         }
-        ClientStatements.Prepared p = statements.add(name, rest);
+        ClientStatements.Prepared p = statements.add(name, rest, namedSet);
+        namedSet = null;
         PooledServer on = server;
         String serverName = on.statements().nameFor(p.serverName());
         evictFor(serverName);
@@ -497,6 +559,10 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         String name = Frames.cstring(frame, portalEnd + 1);
+        ClientStatements.Prepared bound = name.isEmpty() ? null : statements.get(name);
+        if (bound != null && bound.set() != null) {
+            carryAtBind(bound.set());
+        }
         String serverName = prepareHere(name);
         if (serverName == null) {
             expect.add(Kind.BIND);
@@ -570,6 +636,14 @@ final class TransactionClient implements ServerOwner {
                 expect.add(Kind.PARSE, true, null, null);
                 send(Frames.parse(client.alloc(), "", unnamed));
                 unnamedHere = true;
+            } else if (!unnamedHere && !unnamedCleared) {
+                // The server may hold another client's unnamed statement: it must not be the client's.
+                expect.add(Kind.CLOSE, true, null, null);
+                send(Frames.named(client.alloc(), (byte) 'C', (byte) 'S', ""));
+                unnamedCleared = true;
+            }
+            if (unnamedSet && pendingSet == null) {
+                notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, "a SET bound again"));
             }
             return null;
         }
