@@ -317,11 +317,17 @@ public final class Pool {
 
     // ---------------------------------------------------------------- housekeeping
 
-    /** Ends the waits older than {@code query_wait_timeout} with SQLSTATE 53300. Any thread. */
+    /**
+     * Ends the waits older than {@code query_wait_timeout} with SQLSTATE 53300, and opens a connection for the
+     * oldest waiter if room came free where no release announced it (another pool gave back a host slot of
+     * {@code max_host_connections}). Any thread.
+     */
     void expire(long now) {
         List<Waiting> late = new ArrayList<>(0);
         long limit = config.waitTimeout().toNanos();
+        Waiting openFor;
         synchronized (this) {
+            openFor = closed || waitingCount == 0 ? null : reserveForOldest();
             for (LoopPart part : parts.values()) {
                 for (Iterator<Waiting> it = part.waiting.iterator(); it.hasNext(); ) {
                     Waiting w = it.next();
@@ -333,6 +339,9 @@ public final class Pool {
                     late.add(w);
                 }
             }
+        }
+        if (openFor != null) {
+            startOpening(openFor, now);
         }
         for (Waiting w : late) {
             waitNanos.add(now - w.sinceNanos());
