@@ -17,26 +17,9 @@ final class IdleOwner implements ServerOwner {
     }
 
     @Override
-    public void onLoginStarted() {
-    }
-
-    @Override
-    public void onLoginMessage(ByteBuf frame) {
-        frame.release();
-    }
-
-    @Override
     public void onData(ByteBuf data) {
         // A notice or a parameter change of an idle server (a reload of its configuration): nobody to tell.
         data.release();
-    }
-
-    @Override
-    public void onReadComplete() {
-    }
-
-    @Override
-    public void onWritable() {
     }
 
     @Override

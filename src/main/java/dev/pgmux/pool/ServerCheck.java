@@ -78,23 +78,6 @@ final class ServerCheck implements ServerOwner {
     }
 
     @Override
-    public void onLoginStarted() {
-    }
-
-    @Override
-    public void onLoginMessage(ByteBuf frame) {
-        frame.release();
-    }
-
-    @Override
-    public void onReadComplete() {
-    }
-
-    @Override
-    public void onWritable() {
-    }
-
-    @Override
     public void onFailed(Failure failure, String why) {
         fail(why);
     }

@@ -25,18 +25,26 @@ public interface ServerOwner {
     }
 
     /** The startup message went out to a host: the client's login messages can follow. */
-    void onLoginStarted();
+    default void onLoginStarted() {
+    }
 
-    /** One whole message the server sent while logging in (type, length, body); the owner releases it. */
-    void onLoginMessage(ByteBuf frame);
+    /**
+     * One whole message the server sent while logging in (type, length, body); the owner releases it. An owner of
+     * a logged-in connection hears none.
+     */
+    default void onLoginMessage(ByteBuf frame) {
+        frame.release();
+    }
 
     /** Bytes the server sent once ready, as they came; the owner releases them. */
     void onData(ByteBuf data);
 
-    void onReadComplete();
+    default void onReadComplete() {
+    }
 
     /** The server takes bytes again after it could not. */
-    void onWritable();
+    default void onWritable() {
+    }
 
     /** The connection is gone and no other host takes over; it is closed already. */
     void onFailed(Failure failure, String why);

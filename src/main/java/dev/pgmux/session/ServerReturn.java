@@ -118,23 +118,6 @@ final class ServerReturn implements ServerOwner {
     }
 
     @Override
-    public void onLoginStarted() {
-    }
-
-    @Override
-    public void onLoginMessage(ByteBuf frame) {
-        frame.release();
-    }
-
-    @Override
-    public void onReadComplete() {
-    }
-
-    @Override
-    public void onWritable() {
-    }
-
-    @Override
     public void onFailed(Failure failure, String why) {
         discard(why);
     }

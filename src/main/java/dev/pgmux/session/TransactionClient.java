@@ -741,13 +741,4 @@ final class TransactionClient implements ServerOwner {
         }
         session.close("backend closed");
     }
-
-    @Override
-    public void onLoginStarted() {
-    }
-
-    @Override
-    public void onLoginMessage(ByteBuf frame) {
-        frame.release();
-    }
 }
