@@ -156,6 +156,33 @@ class PoolingIT {
     }
 
     @Test
+    void pgjdbcBatchesPipelineThroughATransactionPool() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("prepareThreshold", "1");
+        try (Connection c = connect("txn", p); Connection other = connect("txn", p)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("create temp table batch_t(x int)"); // pins c: the table lives on its server
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into batch_t values (?)")) {
+                for (int i = 1; i <= 500; i++) {
+                    ps.setInt(1, i);
+                    ps.addBatch(); // several Bind/Execute before one Sync: a pipeline
+                }
+                assertThat(ps.executeBatch()).hasSize(500);
+            }
+            assertThat(one(c, "select sum(x) from batch_t")).isEqualTo("125250");
+            // an unpinned client's batch, pipelined up to one Sync, on whichever server it gets
+            try (Statement s = other.createStatement()) {
+                for (int i = 0; i < 200; i++) {
+                    s.addBatch("set local work_mem = '5MB'");
+                }
+                assertThat(s.executeBatch()).hasSize(200);
+            }
+            assertThat(one(other, "show work_mem")).isEqualTo("4MB");
+        }
+    }
+
+    @Test
     void aClientWaitingPastTheWaitTimeoutGets53300() throws Exception {
         try (Connection holder = connect("txn1")) {
             holder.setAutoCommit(false);
