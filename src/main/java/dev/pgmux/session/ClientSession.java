@@ -72,12 +72,6 @@ public final class ClientSession {
     /** The key this session handed out instead of its server's, registered from BackendKeyData to the end. */
     private CancelRegistry.Entry cancelKey;
     private boolean drainRequested;
-    /**
-     * The drain began before this session was logged in (it was accepted before the listeners closed): it ends at its
-     * first idle moment after a request of its own, not right after its login, so that a client connecting during a
-     * rolling restart gets served, not a FATAL before its first query.
-     */
-    private boolean drainAfterLogin;
     /** A pooled client has sent something since its login (see {@link #requestedSinceLogin()}). */
     private boolean pooledClientSpoke;
     private long bytesFromClient;
@@ -497,7 +491,9 @@ public final class ClientSession {
     /** Whether a graceful shutdown waits for this session's next idle moment, which is now. */
     boolean drainDue() {
         return drainRequested && (idle() || state instanceof Pooling p && p.tx().betweenTransactions())
-                && (!drainAfterLogin || requestedSinceLogin());
+                // A session with no request since its login has just connected (pgbench -C, a pool filling up): its first
+                // request is on its way and is served; the deadline ends it if none comes.
+                && requestedSinceLogin();
     }
 
     /** Whether the client has sent a request since its login: a drain that began before the login waits for one. */
@@ -560,9 +556,10 @@ public final class ClientSession {
                 }
                 case Closed c -> {
                 }
-                // Still logging in (a hidden user's exchange ends on its own, with 28P01): it goes on, and ends at its
-                // first idle moment after a request of its own.
-                default -> drainAfterLogin = true;
+                default -> {
+                    // Still logging in (a hidden user's exchange ends on its own, with 28P01): it goes on, and ends at
+                    // its first idle moment after a request of its own.
+                }
             }
         });
     }

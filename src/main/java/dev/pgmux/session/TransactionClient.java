@@ -41,19 +41,8 @@ final class TransactionClient implements ServerOwner {
     private final PoolConfig config;
     private final Inbox inbox = new Inbox();
     private final ClientStatements statements = new ClientStatements();
-    private final Expectations expect = new Expectations(this::onReady, () -> batchFailed = true);
-    /** Settings the client SET for its session, carried to each server it gets: name → value as written. */
-    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
-    /** A plain SET or RESET that opened the batch under way, applied to {@link #settings} once it succeeded. */
-    private SessionSet pendingSet;
-    private boolean pendingSpoiled;
-    /** The pending SET came in a Parse: it takes effect only if an Execute follows in its batch. */
-    private boolean pendingUnexecuted;
-    /** The plain SET the named statement being parsed holds, for {@link ClientStatements.Prepared#set()}. */
-    private SessionSet namedSet;
-    /** The batch under way opened outside a transaction with nothing in flight: a plain SET in it can be carried. */
-    private boolean batchOpenedIdle;
-    private boolean batchFailed;
+    private final Expectations expect;
+    private final CarriedSettings carried;
     private final ServerStream fromServer;
     private PooledServer server;
     private volatile CancelRegistry.Target cancelTarget;
@@ -80,6 +69,8 @@ final class TransactionClient implements ServerOwner {
         this.waiter = waiter;
         this.pool = waiter.pool();
         this.config = pool.config();
+        this.carried = new CarriedSettings(config.onSessionState(), this::notePin);
+        this.expect = new Expectations(this::onReady, carried::failed);
         this.fromServer = new ServerStream(expect);
     }
 
@@ -142,112 +133,16 @@ final class TransactionClient implements ServerOwner {
 
     /** Puts the client's SET settings in force on the server, if another client left others (hidden from it). */
     private void converge(PooledServer s) {
-        if (s.settings().equals(settings)) {
-            return;
-        }
-        List<String> statements = new ArrayList<>();
-        for (String name : s.settings().keySet()) {
-            if (!settings.containsKey(name)) {
-                statements.add(new SessionSet(name, null).statement());
-            }
-        }
-        settings.forEach((name, value) -> {
-            if (!value.equals(s.settings().get(name))) {
-                statements.add(new SessionSet(name, value).statement());
-            }
-        });
-        // Each its own query, client_encoding first: the server reads a query's text in the encoding set before it.
-        statements.sort(java.util.Comparator.comparing(st -> !st.toLowerCase(java.util.Locale.ROOT)
-                .contains("client_encoding")));
-        for (String statement : statements) {
+        for (String statement : carried.converge(s)) {
             expect.add(Kind.QUERY, true, null, null);
             send(Frames.query(client.alloc(), statement));
         }
-        s.settings().clear();
-        s.settings().putAll(settings);
     }
 
-    /** A ReadyForQuery the client expects: a plain SET that opened the batch took effect, unless it failed. */
+    /** A ReadyForQuery the client expects. */
     private void onReady() {
         copyIn = false;
-        SessionSet set = pendingSet;
-        if (set != null) {
-            pendingSet = null;
-            if (batchFailed || pendingUnexecuted) {
-                // it did not take effect
-            } else if (server == null) {
-                // gone meanwhile
-            } else if (pendingSpoiled && config.onSessionState() == SessionStatePolicy.PIN) {
-                notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
-            } else if (set.name() == null) {
-                settings.clear();
-                server.settings().clear();
-            } else if (set.reset()) {
-                settings.remove(set.name());
-                server.settings().remove(set.name());
-            } else {
-                settings.put(set.name(), set.value());
-                server.settings().put(set.name(), set.value());
-            }
-        }
-        pendingSpoiled = false;
-        batchFailed = false;
-    }
-
-    /**
-     * Whether {@code text} (of a Query or Parse) is a plain SET or RESET that opens a batch outside a transaction:
-     * it is then carried along with the client rather than pinning it. Any other statement in a batch with one pins.
-     */
-    private boolean carriedSet(String text, SessionStateScan.Finding found, boolean atBatchStart, boolean named) {
-        if (pendingSet != null) {
-            pendingSpoiled = true;
-        }
-        boolean reset = startsWith(text, "reset") || startsWith(text, "discard");
-        boolean candidate = found != null ? found.cause() == SessionStateScan.Cause.SET : reset;
-        if (!candidate || pin != null) {
-            return false;
-        }
-        SessionSet set = SessionSet.parse(text);
-        boolean pins = config.onSessionState() == SessionStatePolicy.PIN;
-        if (set != null && named) {
-            namedSet = set; // it runs at each Execute of it: carried then (see onBind)
-            return true;
-        }
-        if (set == null || !atBatchStart || !batchOpenedIdle) {
-            // Another form, a statement that can run again later, or inside a transaction or a pipeline (it could
-            // be rolled back with it): the server's settings are no longer known, so the client keeps its server.
-            if (reset && !(set == null && startsWith(text, "discard")) && pins) {
-                notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, text.strip()));
-                return true;
-            }
-            return false; // a SET: the scan's finding decides, as the route's on_session_state says
-        }
-        pendingSet = set;
-        pendingUnexecuted = true;
-        batchFailed = false;
-        return true;
-    }
-
-    /** A named statement holding a plain SET is bound: carried if it opens a batch outside a transaction, else pins. */
-    private void carryAtBind(SessionSet set) {
-        if (pin != null) {
-            return;
-        }
-        if (pendingSet == null && batchOpenedIdle) {
-            pendingSet = set;
-            pendingUnexecuted = true;
-            batchFailed = false;
-        } else if (config.onSessionState() == SessionStatePolicy.PIN) {
-            notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, set.statement()));
-        }
-    }
-
-    private static boolean startsWith(String text, String word) {
-        int i = 0;
-        while (i < text.length() && Character.isWhitespace(text.charAt(i))) {
-            i++;
-        }
-        return text.regionMatches(true, i, word, 0, word.length());
+        carried.onReady(server);
     }
 
     private void acquire() {
@@ -414,7 +309,7 @@ final class TransactionClient implements ServerOwner {
         }
         if (!sinceSync && type != 'S') {
             // A batch (up to its Sync, or a simple query) opens: outside a transaction, with nothing else in flight?
-            batchOpenedIdle = !expect.clientAwaits() && fromServer.status() == 'I' && !expect.skipping();
+            carried.batchOpens(!expect.clientAwaits() && fromServer.status() == 'I' && !expect.skipping());
         }
         if (expect.skipping() && type != 'S') {
             sinceSync = true;
@@ -430,7 +325,7 @@ final class TransactionClient implements ServerOwner {
             case 'E' -> {
                 sinceSync = true;
                 syncsSinceExecute = 0;
-                pendingUnexecuted = false;
+                carried.executed();
                 expect.add(Kind.EXECUTE);
                 send(frame);
             }
@@ -459,8 +354,8 @@ final class TransactionClient implements ServerOwner {
         String sql = Frames.cstring(frame, frame.readerIndex() + 5);
         SessionStateScan.Finding found = SessionStateScan.scan(sql);
         boolean atBatchStart = !sinceSync;
-        if (carriedSet(sql, found, atBatchStart, false)) {
-            pendingUnexecuted = false; // a simple query runs what it parses
+        if (pin == null && carried.carries(sql, found, atBatchStart, false)) {
+            carried.executed(); // a simple query runs what it parses
             found = null;
         }
         unnamed = null; // a simple query drops the unnamed statement
@@ -483,7 +378,6 @@ final class TransactionClient implements ServerOwner {
     }
 
     private void onParse(ByteBuf frame) {
-        namedSet = null;
         boolean atBatchStart = !sinceSync;
         sinceSync = true;
         int from = frame.readerIndex() + 5;
@@ -498,7 +392,7 @@ final class TransactionClient implements ServerOwner {
         frame.release();
         String text = Frames.query(rest);
         SessionStateScan.Finding found = SessionStateScan.scan(text);
-        if (carriedSet(text, found, atBatchStart, !name.isEmpty())) {
+        if (pin == null && carried.carries(text, found, atBatchStart, !name.isEmpty())) {
             found = null;
             unnamedSet = true;
         } else if (name.isEmpty()) {
@@ -535,8 +429,7 @@ final class TransactionClient implements ServerOwner {
             send(Frames.parse(client.alloc(), serverName, existing.parse()));
             return;
         }
-        ClientStatements.Prepared p = statements.add(name, rest, namedSet);
-        namedSet = null;
+        ClientStatements.Prepared p = statements.add(name, rest, carried.takeNamed());
         PooledServer on = server;
         String serverName = on.statements().nameFor(p.serverName());
         evictFor(serverName);
@@ -561,7 +454,9 @@ final class TransactionClient implements ServerOwner {
         String name = Frames.cstring(frame, portalEnd + 1);
         ClientStatements.Prepared bound = name.isEmpty() ? null : statements.get(name);
         if (bound != null && bound.set() != null) {
-            carryAtBind(bound.set());
+            if (pin == null) {
+                carried.atBind(bound.set());
+            }
         }
         String serverName = prepareHere(name);
         if (serverName == null) {
@@ -642,7 +537,7 @@ final class TransactionClient implements ServerOwner {
                 send(Frames.named(client.alloc(), (byte) 'C', (byte) 'S', ""));
                 unnamedCleared = true;
             }
-            if (unnamedSet && pendingSet == null) {
+            if (unnamedSet && !carried.pending()) {
                 notePin(new SessionStateScan.Finding(SessionStateScan.Cause.SET, "a SET bound again"));
             }
             return null;
