@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
+    /** How long a client waits for a connection of its own loop before an idle one of another loop is replaced. */
+    static final long STEAL_AFTER_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
 
     /** Opens a server connection for a waiter, on the waiter's loop; reports to {@link #opened} or {@link #openFailed}. */
     public interface Opener {
@@ -138,7 +140,8 @@ public final class Pool {
                 LoopPart part = part(waiter.loop());
                 found = takeIdle(part, waiter.tag(), toClose);
                 if (found == null) {
-                    openNew = reserveFree(waiter.loop(), part) || replaceIdle(waiter.loop(), part, toClose);
+                    openNew = reserveFree(waiter.loop(), part)
+                            || replaceIdle(waiter.loop(), part, part.servers == 0, toClose);
                     if (!openNew) {
                         part.waiting.addLast(new Waiting(waiter, System.nanoTime()));
                         waitingCount++;
@@ -326,8 +329,21 @@ public final class Pool {
         List<Waiting> late = new ArrayList<>(0);
         long limit = config.waitTimeout().toNanos();
         Waiting openFor;
+        List<Waiting> replacing = new ArrayList<>(0);
+        List<PooledServer> toClose = new ArrayList<>(0);
         synchronized (this) {
             openFor = closed || waitingCount == 0 ? null : reserveForOldest();
+            // A client of a loop whose own connections are all busy (usually one comes back within a millisecond,
+            // cheaper than a new one) gets, once it has waited a while, the place of an idle one of another loop.
+            for (LoopPart part : closed ? List.<LoopPart>of() : parts.values()) {
+                Waiting head = part.waiting.peekFirst();
+                if (head != null && now - head.sinceNanos() > STEAL_AFTER_NANOS
+                        && replaceIdle(head.waiter().loop(), part, true, toClose)) {
+                    part.waiting.pollFirst();
+                    waitingCount--;
+                    replacing.add(head);
+                }
+            }
             for (LoopPart part : parts.values()) {
                 for (Iterator<Waiting> it = part.waiting.iterator(); it.hasNext(); ) {
                     Waiting w = it.next();
@@ -342,6 +358,10 @@ public final class Pool {
         }
         if (openFor != null) {
             startOpening(openFor, now);
+        }
+        closeAll(toClose);
+        for (Waiting w : replacing) {
+            startOpening(w, now);
         }
         for (Waiting w : late) {
             waitNanos.add(now - w.sinceNanos());
@@ -471,10 +491,10 @@ public final class Pool {
      * Makes room for a new connection on {@code loop} by closing an idle one that cannot serve it: another tag on
      * this loop, or one on another loop while this loop is below its share.
      */
-    private boolean replaceIdle(EventLoop loop, LoopPart part, List<PooledServer> toClose) {
+    private boolean replaceIdle(EventLoop loop, LoopPart part, boolean elsewhere, List<PooledServer> toClose) {
         LoopPart from = part;
         PooledServer victim = part.idle.pollFirst();
-        if (victim == null) { // an idle one elsewhere is more than that loop needs now
+        if (victim == null && elsewhere) { // an idle one elsewhere is more than that loop needs now
             for (LoopPart other : parts.values()) {
                 if ((victim = other.idle.pollFirst()) != null) {
                     from = other;
