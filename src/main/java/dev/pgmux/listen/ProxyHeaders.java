@@ -1,9 +1,9 @@
 package dev.pgmux.listen;
 
+import dev.pgmux.log.LineRate;
 import io.netty.buffer.ByteBuf;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,10 +21,7 @@ public final class ProxyHeaders {
     static final byte[] V1_SIGNATURE = "PROXY ".getBytes(StandardCharsets.US_ASCII);
     static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
-    private static final int LINES_PER_SECOND = 10;
-    private static final AtomicLong window = new AtomicLong();
-    private static final AtomicLong inWindow = new AtomicLong();
-    private static final AtomicLong suppressed = new AtomicLong();
+    private static final LineRate REFUSALS = new LineRate(10, "PROXY protocol refusals");
 
     private ProxyHeaders() {
     }
@@ -62,25 +59,8 @@ public final class ProxyHeaders {
 
     /** Logs a trusted connection closed for its PROXY header (missing, malformed, too long, too slow). */
     static void logRefused(SocketAddress peer, String reason) {
-        if (admit()) {
+        if (REFUSALS.admit(log)) {
             log.warn("connection refused client={} reason=\"{}\"", peer, reason);
         }
-    }
-
-    private static boolean admit() {
-        long second = System.nanoTime() / 1_000_000_000L;
-        long previous = window.get();
-        if (previous != second && window.compareAndSet(previous, second)) {
-            inWindow.set(0);
-            long dropped = suppressed.getAndSet(0);
-            if (dropped > 0) {
-                log.warn("PROXY protocol refusals not logged in the last interval count={}", dropped);
-            }
-        }
-        if (inWindow.incrementAndGet() <= LINES_PER_SECOND) {
-            return true;
-        }
-        suppressed.incrementAndGet();
-        return false;
     }
 }

@@ -109,9 +109,14 @@ final class AuthRelay implements LoginRelay {
     AuthRelay(StartupMessage startup, boolean renamed, boolean clientNegotiated) {
         this.startup = startup;
         this.renamed = renamed;
-        this.protocolMinor = Math.min(startup.minor(), StartupPacket.NEWEST_MINOR);
+        this.protocolMinor = agreedMinor(startup);
         this.negotiationPending = !clientNegotiated && needsNegotiation(startup);
         this.negotiationSent = clientNegotiated;
+    }
+
+    /** The protocol minor version agreed with a client before any server speaks: its own, capped by pgmux's. */
+    static int agreedMinor(StartupMessage startup) {
+        return Math.min(startup.minor(), StartupPacket.NEWEST_MINOR);
     }
 
     static boolean needsNegotiation(StartupMessage startup) {
@@ -123,8 +128,8 @@ final class AuthRelay implements LoginRelay {
      * answers the login (hidden unknown users, authentication at pgmux), as a server would; null when none is due.
      */
     static ByteBuf ownNegotiation(StartupMessage startup, ByteBufAllocator alloc) {
-        return needsNegotiation(startup) ? new NegotiateProtocolVersion(Math.min(startup.minor(),
-                StartupPacket.NEWEST_MINOR), startup.protocolOptions()).encode(alloc) : null;
+        return needsNegotiation(startup) ? new NegotiateProtocolVersion(agreedMinor(startup),
+                startup.protocolOptions()).encode(alloc) : null;
     }
 
     /** The protocol minor version agreed so far: the client's, capped by pgmux's and the servers'. */

@@ -348,7 +348,7 @@ public final class ClientSession {
     private void startPooled(Authenticating a, ProxyRelay.BackendCredentials credentials, ByteBuf rest) {
         BackendConfig backend = a.routed().backend();
         Login login = a.login();
-        var forBackend = login.forBackend(backend, new AuthRelay(login.startup(), false, true).protocolMinor());
+        var forBackend = login.forBackend(backend, AuthRelay.agreedMinor(login.startup()));
         Pool pool = proxy.pools().admit(backend, forBackend.user(), forBackend.database());
         if (pool == null) {
             if (rest != null) {
@@ -402,7 +402,7 @@ public final class ClientSession {
 
     /** Answers the login as the pool's server answered its own (reported settings, a cancel key, ReadyForQuery). */
     private void startPooledSession(WaitingForServer w, PooledServer server) {
-        int minor = new AuthRelay(w.login().startup(), false, true).protocolMinor();
+        int minor = AuthRelay.agreedMinor(w.login().startup());
         int secretLength = minor >= 2 ? CancelRegistry.LONG_SECRET : 4;
         for (var p : server.loginParameters()) {
             client.write(new dev.pgmux.protocol.backend.ParameterStatus(p.getKey(), p.getValue()).encode(client.alloc()));

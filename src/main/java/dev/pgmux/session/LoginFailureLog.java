@@ -1,7 +1,7 @@
 package dev.pgmux.session;
 
+import dev.pgmux.log.LineRate;
 import java.net.InetSocketAddress;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 
 /**
@@ -9,13 +9,10 @@ import org.slf4j.Logger;
  * a client that fails on purpose cannot flood the log. Never logs passwords: only address, user and reason.
  */
 final class LoginFailureLog {
-    private final int perSecond;
-    private final AtomicLong window = new AtomicLong();
-    private final AtomicLong inWindow = new AtomicLong();
-    private final AtomicLong suppressed = new AtomicLong();
+    private final LineRate rate;
 
     LoginFailureLog(int perSecond) {
-        this.perSecond = perSecond;
+        this.rate = new LineRate(perSecond, "login failures");
     }
 
     void log(Logger log, InetSocketAddress client, String user, String reason) {
@@ -26,19 +23,6 @@ final class LoginFailureLog {
 
     /** Whether one more line may be logged this second; counts it either way. */
     boolean admit(Logger log) {
-        long second = System.nanoTime() / 1_000_000_000L;
-        long previous = window.get();
-        if (previous != second && window.compareAndSet(previous, second)) {
-            inWindow.set(0);
-            long dropped = suppressed.getAndSet(0);
-            if (dropped > 0) {
-                log.warn("login failures not logged in the last interval count={}", dropped);
-            }
-        }
-        if (inWindow.incrementAndGet() <= perSecond) {
-            return true;
-        }
-        suppressed.incrementAndGet();
-        return false;
+        return rate.admit(log);
     }
 }
