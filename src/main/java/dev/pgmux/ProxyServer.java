@@ -62,6 +62,8 @@ public final class ProxyServer implements AutoCloseable {
     private Transport transport = Transport.best();
     private Listeners.UnixSockets unixSockets;
     private ProxyProtocol proxyProtocol;
+    private volatile ConsoleConfig console;
+    private AdminActions adminActions;
 
     private ProxyContext context;
     private EventLoopGroup bossGroup;
@@ -72,6 +74,32 @@ public final class ProxyServer implements AutoCloseable {
     private Listeners listeners;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean closing;
+
+    /**
+     * Turns on the admin console ({@code psql -d pgmux}, {@code SHOW POOLS}, {@code PAUSE}, ...) for the users
+     * {@code console} lists, authenticated against the auth file; null turns it off.
+     */
+    public ProxyServer withConsole(ConsoleConfig console) {
+        this.console = console;
+        return this;
+    }
+
+    /** Replaces the console's settings of a running proxy (reload); null turns it off for new logins. */
+    public void console(ConsoleConfig console) {
+        this.console = console;
+        if (context != null) {
+            context.console(console);
+        }
+    }
+
+    /**
+     * What the console's RELOAD and SHUTDOWN do. Without this, RELOAD is refused and SHUTDOWN closes the proxy
+     * gracefully ({@link #close()}).
+     */
+    public ProxyServer withAdminActions(AdminActions actions) {
+        this.adminActions = actions;
+        return this;
+    }
 
     /** @param listen {@code host:port}, {@code [v6]:port}, {@code *:port} (all interfaces); port 0 picks a free one */
     public ProxyServer(String listen, Router router) {
@@ -248,6 +276,18 @@ public final class ProxyServer implements AutoCloseable {
         context.authenticator(authenticator, authenticatorTimeout);
         context.cleartextWithoutTls(cleartextWithoutTls);
         context.hideUnknownUsers(hideUnknownUsers);
+        context.console(console);
+        context.adminActions(adminActions != null ? adminActions : new AdminActions() {
+            @Override
+            public String reload() {
+                throw new UnsupportedOperationException("RELOAD needs pgmux started with a config file");
+            }
+
+            @Override
+            public void shutdown() {
+                Thread.ofPlatform().name("pgmux-shutdown").start(() -> close());
+            }
+        });
         if (cluster != null) {
             context.peers(resolvePeers(cluster));
         }

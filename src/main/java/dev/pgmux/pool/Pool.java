@@ -74,6 +74,11 @@ public final class Pool {
     private int clients;
     private boolean closed;
     private boolean retired;
+    /** PAUSE or KILL on the console: clients wait, servers are closed as they come back. */
+    private volatile boolean paused;
+    /** RECONNECT on the console: servers opened before this are closed as they come back. */
+    private volatile long closeBefore = Long.MIN_VALUE;
+    private final dev.pgmux.console.Holds.Backend backend;
     private final LongAdder waits = new LongAdder();
     private final LongAdder waitNanos = new LongAdder();
     private final LongAdder transactions = new LongAdder();
@@ -81,6 +86,12 @@ public final class Pool {
     private final Map<String, LongAdder> pins = new ConcurrentHashMap<>();
 
     Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey, int loops) {
+        this(name, config, opener, hostSlots, hostKey, loops, null);
+    }
+
+    Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey, int loops,
+         dev.pgmux.console.Holds.Backend backend) {
+        this.backend = backend;
         this.name = name;
         this.config = config;
         this.opener = opener;
@@ -136,7 +147,10 @@ public final class Pool {
         boolean openNew = false;
         List<PooledServer> toClose = new ArrayList<>(0);
         synchronized (this) {
-            if (!closed) {
+            if (!closed && paused) {
+                part(waiter.loop()).waiting.addLast(new Waiting(waiter, System.nanoTime()));
+                waitingCount++;
+            } else if (!closed) {
                 LoopPart part = part(waiter.loop());
                 found = takeIdle(part, waiter.tag(), toClose);
                 if (found == null) {
@@ -185,7 +199,7 @@ public final class Pool {
         boolean close = false;
         synchronized (this) {
             LoopPart mine = part(server.loop());
-            if (closed || expired(server, now)) {
+            if (closed || paused || expired(server, now)) {
                 close = true;
                 count(mine, -1);
                 hostSlots.release(hostKey);
@@ -335,7 +349,7 @@ public final class Pool {
             openFor = closed || waitingCount == 0 ? null : reserveForOldest();
             // A client of a loop whose own connections are all busy (usually one comes back within a millisecond,
             // cheaper than a new one) gets, once it has waited a while, the place of an idle one of another loop.
-            for (LoopPart part : closed ? List.<LoopPart>of() : parts.values()) {
+            for (LoopPart part : closed || paused ? List.<LoopPart>of() : parts.values()) {
                 Waiting head = part.waiting.peekFirst();
                 if (head != null && now - head.sinceNanos() > STEAL_AFTER_NANOS
                         && replaceIdle(head.waiter().loop(), part, true, toClose)) {
@@ -421,6 +435,89 @@ public final class Pool {
         for (Waiting w : failed) {
             w.waiter().loop().execute(() -> w.waiter().onFailed(shuttingDown(), "pool closed"));
         }
+    }
+
+    // ---------------------------------------------------------------- the console's actions
+
+    /** The backend as the console names it (null for pools made without one, in tests). */
+    public dev.pgmux.console.Holds.Backend backend() {
+        return backend;
+    }
+
+    public boolean paused() {
+        return paused;
+    }
+
+    /**
+     * PAUSE (or KILL): from now on clients wait, idle servers are closed now and servers in use when they come
+     * back; {@code false} lifts it, and the waiting clients get servers again.
+     */
+    public void pause(boolean pause) {
+        List<PooledServer> toClose = new ArrayList<>();
+        List<Waiting> openFor = new ArrayList<>();
+        synchronized (this) {
+            if (paused == pause) {
+                return;
+            }
+            paused = pause;
+            if (pause) {
+                for (LoopPart part : parts.values()) {
+                    for (PooledServer s : part.idle) {
+                        toClose.add(s);
+                        count(part, -1);
+                        hostSlots.release(hostKey);
+                    }
+                    idleCount -= part.idle.size();
+                    part.idle.clear();
+                }
+            } else {
+                Waiting w;
+                while (!closed && (w = reserveForOldest()) != null) {
+                    openFor.add(w);
+                }
+            }
+        }
+        closeAll(toClose);
+        long now = System.nanoTime();
+        for (Waiting w : openFor) {
+            startOpening(w, now);
+        }
+    }
+
+    /** RECONNECT: every server open now is closed once it is idle (now, for those idle already). */
+    public void reconnect() {
+        closeBefore = System.nanoTime();
+        sweep(closeBefore);
+    }
+
+    /** Whether a server opened at {@code createdNanos} is to be closed when it comes back (RECONNECT). */
+    boolean closeNeeded(long createdNanos) {
+        return createdNanos - closeBefore <= 0 && closeBefore != Long.MIN_VALUE;
+    }
+
+    /** Server connections counted now: opening, idle and in use (a PAUSE is done when none is left). */
+    public synchronized int servers() {
+        return open;
+    }
+
+    public synchronized List<PooledServer> idleServers() {
+        List<PooledServer> all = new ArrayList<>(idleCount);
+        for (LoopPart part : parts.values()) {
+            all.addAll(part.idle);
+        }
+        return all;
+    }
+
+    /** Since when the longest-waiting client waits ({@link System#nanoTime()}), or 0 when none waits. */
+    public synchronized long oldestWaitSince() {
+        long oldest = 0;
+        for (LoopPart part : parts.values()) {
+            Waiting head = part.waiting.peekFirst();
+            if (head != null && (oldest == 0 || head.sinceNanos() - oldest < 0)) {
+                oldest = head.sinceNanos();
+            }
+        }
+        return oldest;
     }
 
     // ---------------------------------------------------------------- inside the lock
@@ -515,6 +612,9 @@ public final class Pool {
 
     /** After a connection left the count: the oldest waiter whose loop has room gets a new one (returned, to open). */
     private Waiting reserveForOldest() {
+        if (paused) {
+            return null;
+        }
         LoopPart best = null;
         for (Map.Entry<EventLoop, LoopPart> e : parts.entrySet()) {
             LoopPart part = e.getValue();
@@ -547,7 +647,8 @@ public final class Pool {
     }
 
     private boolean expired(PooledServer s, long now) {
-        return !config.serverLifetime().isZero() && s.ageNanos(now) > config.serverLifetime().toNanos();
+        return !config.serverLifetime().isZero() && s.ageNanos(now) > config.serverLifetime().toNanos()
+                || s.closeNeeded();
     }
 
     // ---------------------------------------------------------------- outside the lock

@@ -21,7 +21,8 @@ public final class PooledServer {
     private final byte[] secret;
     private final long createdNanos = System.nanoTime();
     private final ServerStatements statements = new ServerStatements(ServerStatements.DEFAULT_CAPACITY);
-    private long releasedNanos = createdNanos;
+    private final long createdMillis = System.currentTimeMillis();
+    private volatile long releasedNanos = createdNanos;
     private final IdleOwner idleOwner = new IdleOwner(this);
     /** Settings a client SET on this server since its login or last reset: name → value as written. */
     private final Map<String, String> settings = new java.util.LinkedHashMap<>();
@@ -85,6 +86,21 @@ public final class PooledServer {
     /** The statements pgmux prepared on this server (transaction pooling). */
     public ServerStatements statements() {
         return statements;
+    }
+
+    /** When it was opened (wall clock), for the console. */
+    public long createdMillis() {
+        return createdMillis;
+    }
+
+    /** When it last came back to its pool ({@link System#nanoTime()}). */
+    public long releasedNanos() {
+        return releasedNanos;
+    }
+
+    /** Whether it is to be closed when it comes back (RECONNECT on the console). */
+    public boolean closeNeeded() {
+        return pool.closeNeeded(createdNanos);
     }
 
     long ageNanos(long now) {

@@ -18,11 +18,23 @@ public final class Pools {
     private final HostSlots hostSlots;
     private final Pool.Opener opener;
     private volatile int loops = 1;
+    private final dev.pgmux.console.Holds holds = new dev.pgmux.console.Holds();
 
     /** @param maxHostConnections the cap on pooled connections per backend host, read at each opening (0: none) */
     public Pools(Pool.Opener opener, IntSupplier maxHostConnections) {
         this.opener = opener;
         this.hostSlots = new HostSlots(maxHostConnections);
+        holds.onChange(() -> pools.values().forEach(p -> p.pause(holds.waits(p.backend()))));
+    }
+
+    /** The console's holds (PAUSE, KILL, DISABLE) on backends, pooled or not. */
+    public dev.pgmux.console.Holds holds() {
+        return holds;
+    }
+
+    /** The pools now. */
+    public List<Pool> all() {
+        return List.copyOf(pools.values());
     }
 
     /** The number of event loops clients are spread over (a pool shares its size out over them). */
@@ -38,8 +50,15 @@ public final class Pools {
     public Pool admit(BackendConfig backend, String user, String database) {
         Key key = new Key(backend, user, database);
         while (true) {
-            Pool p = pools.computeIfAbsent(key, k -> new Pool(user + "@" + database + "/" + backend.address(),
-                    backend.pool(), opener, hostSlots, backend.address(), loops));
+            Pool p = pools.computeIfAbsent(key, k -> {
+                String name = uniqueName(user + "@" + database + "/" + backend.address());
+                Pool created = new Pool(name, backend.pool(), opener, hostSlots, backend.address(), loops,
+                        new dev.pgmux.console.Holds.Backend(name, user, database, backend));
+                if (!holds.isEmpty() && holds.waits(created.backend())) {
+                    created.pause(true);
+                }
+                return created;
+            });
             switch (p.admit()) {
                 case IN -> {
                     return p;
@@ -50,6 +69,22 @@ public final class Pools {
                 case RETIRED -> pools.remove(key, p); // swept meanwhile: a new one takes its place
             }
         }
+    }
+
+    /**
+     * {@code base}, or, while a pool of another key (the same backend user, database and hosts with other settings,
+     * such as a session and a transaction pool) has that name, {@code base#2}, {@code base#3}, ...
+     */
+    private String uniqueName(String base) {
+        java.util.Set<String> taken = new java.util.HashSet<>();
+        for (Pool p : pools.values()) {
+            taken.add(p.name());
+        }
+        String name = base;
+        for (int i = 2; taken.contains(name); i++) {
+            name = base + "#" + i;
+        }
+        return name;
     }
 
     public List<PoolStats> stats() {

@@ -168,6 +168,24 @@ public final class HttpRouter implements Router, AutoCloseable {
         return new Stats(lookups.sum(), hits.sum(), staleServed.sum(), failures.sum(), size);
     }
 
+    /**
+     * The answers cached now that name a backend (not the "no route" ones), by the fields they were asked with
+     * ({@code user=alice, database=lab}), expired ones included until they are dropped.
+     */
+    public Map<String, BackendConfig> cachedRoutes() {
+        Map<String, BackendConfig> out = new java.util.TreeMap<>();
+        synchronized (cache) {
+            cache.forEach((fields, answer) -> {
+                if (answer.backend() != null) {
+                    StringBuilder key = new StringBuilder();
+                    fields.forEach((k, v) -> key.append(key.isEmpty() ? "" : ", ").append(k).append('=').append(v));
+                    out.put(key.toString(), answer.backend());
+                }
+            });
+        }
+        return out;
+    }
+
     /** Forgets every cached answer (the next connection of each key asks the service again). */
     public void clearCache() {
         synchronized (cache) {

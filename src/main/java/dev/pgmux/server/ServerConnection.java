@@ -52,6 +52,10 @@ public final class ServerConnection {
     }
 
     private final ServerContext context;
+    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+
+    private final long id = IDS.incrementAndGet();
+    private final long createdMillis = System.currentTimeMillis();
     private final EventLoop loop;
     private final BackendConfig backend;
     private final List<Host> hosts;
@@ -97,6 +101,33 @@ public final class ServerConnection {
     }
 
     // ---------------------------------------------------------------- what the owner asks
+
+    /** A number of its own, unique among server connections, for the console. */
+    public long id() {
+        return id;
+    }
+
+    /** When it was made (wall clock). */
+    public long createdMillis() {
+        return createdMillis;
+    }
+
+    /** Its local address while connected (any thread; null when not connected). */
+    public java.net.InetSocketAddress localAddress() {
+        return state instanceof ServerState.Open o && o.channel().localAddress() instanceof java.net.InetSocketAddress a
+                ? a : null;
+    }
+
+    /** Its TLS protocol and cipher while connected over TLS, else null. */
+    public String tlsInfo() {
+        if (state instanceof ServerState.Open o) {
+            io.netty.handler.ssl.SslHandler ssl = o.channel().pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            if (ssl != null && ssl.engine().getSession() != null) {
+                return ssl.engine().getSession().getProtocol() + "/" + ssl.engine().getSession().getCipherSuite();
+            }
+        }
+        return null;
+    }
 
     /** The host connected to now, or null once closed. */
     public Host host() {

@@ -60,6 +60,13 @@ import org.slf4j.LoggerFactory;
 public final class ClientSession {
     static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final LoginFailureLog LOGIN_FAILURES = new LoginFailureLog(10);
+    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** A number of its own, for the console ({@code SHOW CLIENTS}, {@code KILL_CLIENT}). */
+    private final long id = IDS.incrementAndGet();
+    private final long connectMillis = System.currentTimeMillis();
+    /** When the client last sent something once logged in ({@link System#nanoTime()}), for the console. */
+    private long lastRequestNanos;
 
     private final ProxyContext proxy;
     private final Channel client;
@@ -112,6 +119,7 @@ public final class ClientSession {
                 r.server().sendDuringLogin(in);
             }
             case Forwarding f -> {
+                lastRequestNanos = System.nanoTime();
                 f.fromClient().scan(in);
                 int n = in.readableBytes();
                 bytesFromClient += n;
@@ -130,6 +138,7 @@ public final class ClientSession {
                 f.server().write(in);
             }
             case Pooling p -> {
+                lastRequestNanos = System.nanoTime();
                 pooledClientSpoke = true;
                 int n = in.readableBytes();
                 bytesFromClient += n;
@@ -139,6 +148,11 @@ public final class ClientSession {
             case WaitingForServer w -> w.pending().add(client.alloc(), in);
             case Hidden h -> h.exchange().onBytes(in);
             case Authenticating a -> onProxyLoginBytes(a, in);
+            case SessionState.Console c -> {
+                lastRequestNanos = System.nanoTime();
+                c.console().onBytes(in);
+            }
+            case SessionState.Held h -> h.pending().add(client.alloc(), in);
             case Closed c -> in.release();
         }
     }
@@ -233,6 +247,11 @@ public final class ClientSession {
             inbox.add(client.alloc(), pending);
         }
         state = new Routing(login, inbox);
+        dev.pgmux.ConsoleConfig console = proxy.console();
+        if (console != null && console.database().equals(startup.database())) {
+            startConsoleLogin((Routing) state, console);
+            return;
+        }
         RouteRequest request = new RouteRequest(startup.user(), startup.database(),
                 startup.parameters().get("application_name"), startup.parameters(), clientAddress, sniHost,
                 client.pipeline().get(SslHandler.class) != null);
@@ -272,6 +291,24 @@ public final class ClientSession {
     /** Opens the server connection; {@code pending} (may be null) are client bytes that go after the startup. */
     private void connectServer(Login login, RouteLookup.Routed routed, LoginRelay relay, ByteBuf pending) {
         BackendConfig backend = routed.backend();
+        dev.pgmux.console.Holds holds = proxy.pools().holds();
+        if (!holds.isEmpty()) {
+            dev.pgmux.console.Holds.Backend group = ConsoleViews.group(login, backend);
+            dev.pgmux.console.Holds.Kind held = holds.heldAs(group);
+            if (held == dev.pgmux.console.Holds.Kind.DISABLE) {
+                if (pending != null) {
+                    pending.release();
+                }
+                logLoginFailure("backend disabled on the console");
+                fail(ConsoleEngine.disabled(group));
+                return;
+            }
+            if (held != null) {
+                hold(login, group, pending, () -> connectServer(login, routed, relay, state instanceof
+                        SessionState.Held h ? h.pending().take() : null));
+                return;
+            }
+        }
         ServerConnection server = new ServerConnection(proxy.servers(), client.eventLoop(), backend, routed.hosts(),
                 () -> login.forBackend(backend, relay.protocolMinor()), new ServerEvents(this, client, proxy));
         state = new Relaying(login, backend, server, relay);
@@ -332,7 +369,9 @@ public final class ClientSession {
                         ? proxy.loginTiming().passwordFailureLocation() : Map.of());
             }
             case ProxyLogin.Authenticated ok -> {
-                if (a.routed().backend().pool().pooled() && !a.login().startup().parameters().containsKey("replication")) {
+                if (ConsoleEngine.isConsole(a.routed().backend())) {
+                    startConsole(a, exchange.rest());
+                } else if (a.routed().backend().pool().pooled() && !a.login().startup().parameters().containsKey("replication")) {
                     startPooled(a, ok.server(), exchange.rest());
                 } else {
                     connectServer(a.login(), a.routed(), new ProxyRelay(a.login().startup(), ok.server()),
@@ -342,6 +381,91 @@ public final class ClientSession {
         }
     }
 
+    // ---------------------------------------------------------------- the admin console
+
+    /** A login to the console's database: pgmux authenticates console users itself, against the auth file. */
+    private void startConsoleLogin(Routing r, dev.pgmux.ConsoleConfig console) {
+        Login login = r.login();
+        dev.pgmux.auth.Credential credential = null;
+        if (console.allows(login.user())) {
+            try {
+                credential = ProxyCredentials.forClient(ConsoleEngine.CONSOLE_SCRAM, proxy.authFile(), login.user());
+            } catch (IllegalArgumentException e) {
+                log.warn("unusable credential for console user={} error=\"{}\"", login.logUser(), e.getMessage());
+            }
+        }
+        BackendConfig backend = credential instanceof dev.pgmux.auth.Md5Hash ? ConsoleEngine.CONSOLE_MD5
+                : ConsoleEngine.CONSOLE_SCRAM;
+        startExchange(r, new RouteLookup.Routed(backend, List.of()),
+                ProxyLogin.begin(client, proxy, login, backend, credential, this::onProxyLoginOutcome));
+    }
+
+    /** A console user is in: answers the login as a server would, then reads console commands. */
+    private void startConsole(Authenticating a, ByteBuf rest) {
+        loginTimeout.cancel(false);
+        String user = a.login().user();
+        dev.pgmux.ConsoleConfig console = proxy.console();
+        boolean admin = console != null && console.isAdmin(user);
+        ConsoleClient cc = new ConsoleClient(this, client, proxy.consoleEngine(), user, admin);
+        state = new SessionState.Console(a.login(), cc);
+        for (var p : ConsoleEngine.loginParameters(a.login().startup(), admin).entrySet()) {
+            client.write(new dev.pgmux.protocol.backend.ParameterStatus(p.getKey(), p.getValue()).encode(client.alloc()));
+        }
+        int minor = AuthRelay.agreedMinor(a.login().startup());
+        byte[] secret = new byte[minor >= 2 ? CancelRegistry.LONG_SECRET : 4];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(secret);
+        client.write(new BackendKeyData((int) id, secret).encode(client.alloc())); // a cancel of it reaches nothing
+        client.write(new dev.pgmux.protocol.backend.ReadyForQuery((byte) 'I').encode(client.alloc()));
+        client.flush();
+        client.config().setAutoRead(true);
+        log.info("console login client={} user={} admin={}", clientAddress, a.login().logUser(), admin);
+        if (rest != null) {
+            cc.onBytes(rest);
+        }
+    }
+
+    /** A passthrough login waits before its server is connected, until the console's hold on it is lifted. */
+    private void hold(Login login, dev.pgmux.console.Holds.Backend group, ByteBuf pending, Runnable go) {
+        Inbox inbox = new Inbox();
+        if (pending != null) {
+            inbox.add(client.alloc(), pending);
+        }
+        Runnable[] resume = new Runnable[1];
+        resume[0] = () -> client.eventLoop().execute(() -> {
+            if (state instanceof SessionState.Held h && h.resume() == resume[0]) {
+                go.run();
+            }
+        });
+        state = new SessionState.Held(login, group, inbox, resume[0]);
+        log.info("login held by the console client={} user={} backend={}", clientAddress, login.logUser(), group.name());
+        proxy.pools().holds().await(resume[0]);
+        if (!proxy.pools().holds().waits(group)) {
+            resume[0].run(); // lifted meanwhile
+        }
+    }
+
+    long id() {
+        return id;
+    }
+
+    long connectMillis() {
+        return connectMillis;
+    }
+
+    /** When the client last sent something (wall clock), or its connect time. */
+    long requestMillis() {
+        return lastRequestNanos == 0 ? connectMillis
+                : connectMillis + TimeUnit.NANOSECONDS.toMillis(lastRequestNanos - startNanos);
+    }
+
+    Channel channel() {
+        return client;
+    }
+
+    CancelRegistry.Entry cancelKey() {
+        return cancelKey;
+    }
+
     // ---------------------------------------------------------------- pooling
 
     /** Authenticated by pgmux on a pooled route: a server comes from the pool, now or once one is free. */
@@ -349,6 +473,17 @@ public final class ClientSession {
         BackendConfig backend = a.routed().backend();
         Login login = a.login();
         var forBackend = login.forBackend(backend, AuthRelay.agreedMinor(login.startup()));
+        if (!proxy.pools().holds().isEmpty()) {
+            dev.pgmux.console.Holds.Backend group = ConsoleViews.group(login, backend);
+            if (proxy.pools().holds().heldAs(group) == dev.pgmux.console.Holds.Kind.DISABLE) {
+                if (rest != null) {
+                    rest.release();
+                }
+                logLoginFailure("backend disabled on the console");
+                fail(ConsoleEngine.disabled(group));
+                return;
+            }
+        }
         Pool pool = proxy.pools().admit(backend, forBackend.user(), forBackend.database());
         if (pool == null) {
             if (rest != null) {
@@ -554,6 +689,7 @@ public final class ClientSession {
                         terminate();
                     }
                 }
+                case SessionState.Console c -> terminate();
                 case Closed c -> {
                 }
                 default -> {
@@ -596,6 +732,8 @@ public final class ClientSession {
             case Pooling p -> {
             }
             case WaitingForServer w -> {
+            }
+            case SessionState.Console c -> {
             }
             case Closed c -> {
             }
@@ -652,6 +790,11 @@ public final class ClientSession {
             case Pooling p -> p.tx().end();
             case Hidden h -> h.exchange().release();
             case Authenticating a -> a.exchange().release();
+            case SessionState.Console c -> c.console().release();
+            case SessionState.Held h -> {
+                h.pending().release();
+                proxy.pools().holds().forget(h.resume());
+            }
             case Closed c -> {
                 return;
             }

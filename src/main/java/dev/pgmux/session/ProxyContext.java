@@ -56,6 +56,9 @@ public final class ProxyContext {
     private final ExecutorService routerExecutor;
     private final CredentialLookup.Cache credentialCache = new CredentialLookup.Cache();
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile dev.pgmux.ConsoleConfig console;
+    private volatile dev.pgmux.AdminActions adminActions;
+    private final ConsoleEngine consoleEngine = new ConsoleEngine(this);
     private final dev.pgmux.pool.Pools pools = new dev.pgmux.pool.Pools(PooledLogin.opener(this),
             () -> this.settings.limits().maxHostConnections());
 
@@ -73,6 +76,28 @@ public final class ProxyContext {
         this.routerExecutor = routerExecutor;
         this.servers = new ServerContext(transport, new BackendTls(), hostSelector,
                 () -> this.settings.limits().backendConnectTimeout(), counters::connectFailed);
+    }
+
+    /** The admin console's settings, or null for no console. */
+    public dev.pgmux.ConsoleConfig console() {
+        return console;
+    }
+
+    public void console(dev.pgmux.ConsoleConfig console) {
+        this.console = console;
+    }
+
+    /** What RELOAD and SHUTDOWN do on the console, or null for the defaults. */
+    public dev.pgmux.AdminActions adminActions() {
+        return adminActions;
+    }
+
+    public void adminActions(dev.pgmux.AdminActions actions) {
+        this.adminActions = actions;
+    }
+
+    ConsoleEngine consoleEngine() {
+        return consoleEngine;
     }
 
     /** The server connection pools of pooled routes. */

@@ -131,6 +131,12 @@ final class ProxyLogin {
         return new ProxyLogin(client, proxy, login, backend, credential, null, later);
     }
 
+    /** As {@link #begin}, with a credential found elsewhere (the console's users'), or null for an unknown user. */
+    static ProxyLogin begin(Channel client, ProxyContext proxy, Login login, BackendConfig backend,
+                            Credential credential, BiConsumer<ProxyLogin, Outcome> later) {
+        return new ProxyLogin(client, proxy, login, backend, credential, null, later);
+    }
+
     /** As {@link #begin}, with the credential an auth query found ({@link CredentialLookup}). */
     static ProxyLogin begin(Channel client, ProxyContext proxy, Login login, BackendConfig backend,
                             CredentialLookup.Found found, BiConsumer<ProxyLogin, Outcome> later) {

@@ -61,6 +61,18 @@ sealed interface SessionState {
     record Hidden(Login login, HiddenLogin exchange) implements LoggedIn {
     }
 
+    /** A client of the admin console, logged in by pgmux. */
+    record Console(Login login, ConsoleClient console) implements LoggedIn {
+    }
+
+    /**
+     * A passthrough login held by PAUSE or KILL on the console until RESUME, before its server is connected;
+     * {@code pending}: what the client sent meanwhile.
+     */
+    record Held(Login login, dev.pgmux.console.Holds.Backend backend, Inbox pending, Runnable resume)
+            implements LoggedIn {
+    }
+
     record Closed(String reason) implements SessionState {
     }
 }

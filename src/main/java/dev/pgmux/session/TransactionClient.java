@@ -83,6 +83,26 @@ final class TransactionClient implements ServerOwner {
         return server != null;
     }
 
+    /** The server of the client's transaction now, or null (for the console). */
+    PooledServer server() {
+        return server;
+    }
+
+    /** Whether the client waits for a server now. */
+    boolean waiting() {
+        return waiting;
+    }
+
+    /** Why the client is pinned to its server, or null. */
+    String pin() {
+        return pin;
+    }
+
+    /** The named prepared statements the client has now. */
+    int statementCount() {
+        return statements.size();
+    }
+
     /** Between transactions, with no request waiting: a graceful shutdown may end the client now. */
     boolean betweenTransactions() {
         return server == null && !waiting && !inbox.isReadable();
