@@ -133,6 +133,7 @@ final class ConfigReloader {
         proxy.authFile(next.authFile());
         proxy.cleartextWithoutTls(next.allowCleartextWithoutTls());
         proxy.proxyProtocol(next.proxyProtocol());
+        proxy.console(next.console());
         try {
             proxy.cluster(next.cluster());
         } catch (IllegalArgumentException e) {
@@ -153,6 +154,7 @@ final class ConfigReloader {
         }
         running = next.withStartOnlySettingsOf(running);
         authFileStamp = authFileStamp();
+        lastSummary = "config reloaded: " + diff.summary();
         log.info("config reloaded: {} trigger={}{}{}{}", diff.summary(), trigger, names(" added", diff.routesAdded()),
                 names(" removed", diff.routesRemoved()), names(" changed", diff.routesChanged()));
     }
@@ -181,7 +183,27 @@ final class ConfigReloader {
         return users.isEmpty() ? "" : label + "=" + users;
     }
 
-    private static void refuse(String trigger, List<ConfigError> errors) {
+    /** What the last reload refused, for the console's RELOAD; null after one that applied. */
+    private String lastRefusal;
+
+    /**
+     * Reloads unconditionally for the console's RELOAD: the summary of what changed.
+     *
+     * @throws IllegalStateException with the errors when the new config was refused (the running one stays)
+     */
+    synchronized String reloadForConsole(String who) {
+        lastRefusal = null;
+        reload("console RELOAD " + who);
+        if (lastRefusal != null) {
+            throw new IllegalStateException(lastRefusal);
+        }
+        return lastSummary;
+    }
+
+    private String lastSummary = "";
+
+    private void refuse(String trigger, List<ConfigError> errors) {
+        lastRefusal = errors.stream().map(ConfigError::toString).collect(Collectors.joining("; "));
         log.error("config reload refused, keeping the running config: trigger={} errors=[{}]", trigger,
                 errors.stream().map(ConfigError::toString).collect(Collectors.joining("; ")));
     }

@@ -78,7 +78,19 @@ final class ServerProcess {
                 .withRoleCheck(config.roleCheck()).withCluster(config.cluster())
                 .withHiddenUnknownUsers(config.hideUnknownUsers()).withAuthFile(config.authFile())
                 .withCleartextWithoutTls(config.allowCleartextWithoutTls())
-                .withProxyProtocol(config.proxyProtocol());
+                .withProxyProtocol(config.proxyProtocol())
+                .withConsole(config.console())
+                .withAdminActions(new dev.pgmux.AdminActions() {
+                    @Override
+                    public String reload() {
+                        return reloader.reloadForConsole("");
+                    }
+
+                    @Override
+                    public void shutdown() {
+                        stop("TERM"); // as SIGTERM: a graceful shutdown
+                    }
+                });
         if (config.unixSocketDir() != null) {
             proxy.withUnixSocketDir(config.unixSocketDir(), config.unixSocketMode());
         }

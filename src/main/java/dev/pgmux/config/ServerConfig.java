@@ -39,12 +39,14 @@ import java.util.Map;
  *                     for none
  * @param unixSocketMode the socket files' mode, {@code 0777}-style
  * @param proxyProtocol the load balancers whose connections start with a PROXY header, or null for none
+ * @param console      the admin console ({@code admin_users}, {@code stats_users}, {@code console_database}), or
+ *                     null for none
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
                            RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
                            boolean allowCleartextWithoutTls, Path unixSocketDir, int unixSocketMode,
-                           ProxyProtocol proxyProtocol) {
+                           ProxyProtocol proxyProtocol, dev.pgmux.ConsoleConfig console) {
 
     /** The socket files' mode when none is given: PostgreSQL's default {@code unix_socket_permissions}. */
     public static final int DEFAULT_UNIX_SOCKET_MODE = 0777;
@@ -55,7 +57,18 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
                         RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
                         boolean allowCleartextWithoutTls) {
         this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
-                hideUnknownUsers, authFile, allowCleartextWithoutTls, null, DEFAULT_UNIX_SOCKET_MODE, null);
+                hideUnknownUsers, authFile, allowCleartextWithoutTls, null, DEFAULT_UNIX_SOCKET_MODE, null, null);
+    }
+
+    /** A config without an admin console. */
+    public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
+                        Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
+                        RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
+                        boolean allowCleartextWithoutTls, Path unixSocketDir, int unixSocketMode,
+                        ProxyProtocol proxyProtocol) {
+        this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
+                hideUnknownUsers, authFile, allowCleartextWithoutTls, unixSocketDir, unixSocketMode, proxyProtocol,
+                null);
     }
 
     /** A config without a role check or cluster. */
@@ -150,7 +163,7 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
                 defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
                 hideUnknownUsers, authFile, allowCleartextWithoutTls, running.unixSocketDir, running.unixSocketMode,
-                proxyProtocol);
+                proxyProtocol, console);
     }
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */

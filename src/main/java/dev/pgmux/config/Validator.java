@@ -89,9 +89,50 @@ final class Validator {
         Path unixSocketDir = unixSocketDir(raw.unixSocketDir(), listen, unixSocketMode);
         ProxyProtocol proxyProtocol = raw.proxyProtocol() == null ? null : proxyProtocol(raw.proxyProtocol());
         // auth_user and auth_query are the proxy routes' that set none (BackendValidator), which checks them.
+        dev.pgmux.ConsoleConfig console = console(raw, authFile);
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
                 cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile,
-                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()), unixSocketDir, unixSocketMode, proxyProtocol);
+                Boolean.TRUE.equals(raw.allowCleartextWithoutTls()), unixSocketDir, unixSocketMode, proxyProtocol,
+                console);
+    }
+
+    /**
+     * The admin console when {@code admin_users} or {@code stats_users} lists anyone (as PgBouncer, a list may
+     * also be one comma-separated string); their passwords come from the auth file, so one must be given.
+     */
+    private dev.pgmux.ConsoleConfig console(RawConfig raw, AuthFile authFile) {
+        java.util.Set<String> admins = userList(raw.adminUsers());
+        java.util.Set<String> stats = userList(raw.statsUsers());
+        if (admins.isEmpty() && stats.isEmpty()) {
+            if (given(raw.consoleDatabase())) {
+                checks.error(Key.of("console_database"), "no console users: list them in admin_users or stats_users");
+            }
+            return null;
+        }
+        if (authFile == null && !given(raw.authFile())) {
+            checks.error(Key.of(admins.isEmpty() ? "stats_users" : "admin_users"), "console users log in with"
+                    + " their auth_file passwords: give a top-level auth_file with a line for each");
+        }
+        String database = given(raw.consoleDatabase()) ? raw.consoleDatabase().strip()
+                : dev.pgmux.ConsoleConfig.DEFAULT_DATABASE;
+        return new dev.pgmux.ConsoleConfig(database, admins, stats);
+    }
+
+    private static java.util.Set<String> userList(List<String> raw) {
+        java.util.Set<String> users = new java.util.LinkedHashSet<>();
+        if (raw != null) {
+            for (String item : raw) {
+                if (item == null) {
+                    continue;
+                }
+                for (String name : item.split(",")) {
+                    if (!name.isBlank()) {
+                        users.add(name.strip());
+                    }
+                }
+            }
+        }
+        return users;
     }
 
     /**

@@ -124,10 +124,10 @@ class ConfigSourceTest {
     void unknownTopLevelKey() {
         ConfigException e = loadFails("routes: { a: h:1 }\nlisten_on: x\n");
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
-                + "admin_listen, allow_cleartext_without_tls, auth_file, auth_query, auth_query_cache_ttl, auth_user, cluster,"
-                + " default_route,"
-                + " hide_unknown_users, limits, listen, log, proxy_protocol, role_check, router, routes, threads, timeouts,"
-                + " tls, unix_socket_dir, unix_socket_mode)");
+                + "admin_listen, admin_users, allow_cleartext_without_tls, auth_file, auth_query, auth_query_cache_ttl,"
+                + " auth_user, cluster, console_database, default_route,"
+                + " hide_unknown_users, limits, listen, log, proxy_protocol, role_check, router, routes, stats_users,"
+                + " threads, timeouts, tls, unix_socket_dir, unix_socket_mode)");
     }
 
     @Test
@@ -425,6 +425,26 @@ class ConfigSourceTest {
         assertThat(c.authFile().lookup("ann")).contains(VERIFIER);
         assertThat(c.routes().get("ann").auth()).isEqualTo(AuthMode.PROXY);
         assertThat(load("routes: { ann: db }").authFile()).isNull();
+    }
+
+    @Test
+    void consoleUsersAsListsOrPgBouncersCommaSeparatedString() throws Exception {
+        Files.writeString(dir.resolve("users.txt"), "\"ops\" \"" + VERIFIER + "\"\n");
+        ServerConfig c = load("""
+                auth_file: users.txt
+                admin_users: "ops, ops2"
+                stats_users: [watcher]
+                routes: { ann: db }
+                """);
+        assertThat(c.console().adminUsers()).containsExactlyInAnyOrder("ops", "ops2");
+        assertThat(c.console().statsUsers()).containsExactly("watcher");
+        assertThat(c.console().database()).isEqualTo("pgmux");
+        assertThat(load("auth_file: users.txt\nadmin_users: ops\nconsole_database: admin\nroutes: { ann: db }\n")
+                .console().database()).isEqualTo("admin");
+        assertThat(load("routes: { ann: db }").console()).isNull();
+        assertThat(loadFails("admin_users: ops\nroutes: { ann: db }\n").errors()).extracting(ConfigError::toString)
+                .containsExactly(file() + ":1: admin_users: console users log in with their auth_file passwords: give"
+                        + " a top-level auth_file with a line for each");
     }
 
     @Test
