@@ -766,7 +766,9 @@ public final class ClientSession {
         if (state instanceof Closed) {
             return;
         }
-        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (client.isActive()) { // else closed already (a client that sent Terminate and left): nothing to flush
+            client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
         finish(reason);
     }
 
