@@ -88,7 +88,7 @@ final class ServerProcess {
 
                     @Override
                     public void shutdown() {
-                        stop("TERM"); // as SIGTERM: a graceful shutdown
+                        shutdownFromConsole();
                     }
                 });
         if (config.unixSocketDir() != null) {
@@ -211,6 +211,19 @@ final class ServerProcess {
         if (!hup) {
             log.warn("SIGHUP cannot be handled (ignored by the parent process, as under nohup, or -Xrs):"
                     + " the config is reloaded only when its file changes");
+        }
+    }
+
+    /** SHUTDOWN on the console: a graceful shutdown as on SIGTERM; once one runs, another SHUTDOWN changes nothing. */
+    private void shutdownFromConsole() {
+        if (stopSignalled.compareAndSet(false, true)) {
+            state = State.STOPPING;
+            SystemdNotify.send("STOPPING=1");
+            log.info("SHUTDOWN on the console: shutting down, running sessions get up to {}",
+                    Durations.format(reloader.running().limits().shutdownTimeout()));
+            Thread.ofPlatform().name("pgmux-shutdown").start(proxy::close);
+        } else {
+            log.info("SHUTDOWN on the console: already shutting down");
         }
     }
 

@@ -82,6 +82,9 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         if (!Objects.equals(old.proxyProtocol(), now.proxyProtocol())) {
             other.add("proxy_protocol");
         }
+        if (!Objects.equals(old.console(), now.console())) {
+            other.add("admin console (admin_users, stats_users, console_database)");
+        }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),
                 !old.limits().equals(now.limits()),

@@ -19,6 +19,8 @@ public final class Pools {
     private final Pool.Opener opener;
     private volatile int loops = 1;
     private final dev.pgmux.console.Holds holds = new dev.pgmux.console.Holds();
+    /** The names given to pools, so that two pools made at once never get the same one. */
+    private final java.util.Map<String, Boolean> names = new java.util.HashMap<>();
 
     /** @param maxHostConnections the cap on pooled connections per backend host, read at each opening (0: none) */
     public Pools(Pool.Opener opener, IntSupplier maxHostConnections) {
@@ -59,6 +61,11 @@ public final class Pools {
                 }
                 return created;
             });
+            // A hold added or lifted while the pool was being made may have missed it (it was not in the map yet).
+            boolean held = !holds.isEmpty() && holds.waits(p.backend());
+            if (held != p.paused()) {
+                p.pause(held);
+            }
             switch (p.admit()) {
                 case IN -> {
                     return p;
@@ -66,7 +73,7 @@ public final class Pools {
                 case FULL -> {
                     return null;
                 }
-                case RETIRED -> pools.remove(key, p); // swept meanwhile: a new one takes its place
+                case RETIRED -> forget(key, p); // swept meanwhile: a new one takes its place
             }
         }
     }
@@ -76,15 +83,23 @@ public final class Pools {
      * such as a session and a transaction pool) has that name, {@code base#2}, {@code base#3}, ...
      */
     private String uniqueName(String base) {
-        java.util.Set<String> taken = new java.util.HashSet<>();
-        for (Pool p : pools.values()) {
-            taken.add(p.name());
+        synchronized (names) {
+            String name = base;
+            for (int i = 2; names.containsKey(name); i++) {
+                name = base + "#" + i;
+            }
+            names.put(name, Boolean.TRUE);
+            return name;
         }
-        String name = base;
-        for (int i = 2; taken.contains(name); i++) {
-            name = base + "#" + i;
+    }
+
+    /** A retired pool's name is free again. */
+    private void forget(Key key, Pool p) {
+        if (pools.remove(key, p)) {
+            synchronized (names) {
+                names.remove(p.name());
+            }
         }
-        return name;
     }
 
     public List<PoolStats> stats() {
@@ -109,7 +124,7 @@ public final class Pools {
         for (var e : pools.entrySet()) {
             e.getValue().sweep(now);
             if (e.getValue().retireIfEmpty()) {
-                pools.remove(e.getKey(), e.getValue());
+                forget(e.getKey(), e.getValue());
             }
         }
     }

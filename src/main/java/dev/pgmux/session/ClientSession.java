@@ -196,6 +196,7 @@ public final class ClientSession {
             switch (state) {
                 case Forwarding f -> f.server().autoRead(true);
                 case Pooling p -> p.tx().onClientWritable();
+                case SessionState.Console c -> c.console().onWritable();
                 case Relaying r -> r.server().read();
                 default -> {
                 }
@@ -300,7 +301,7 @@ public final class ClientSession {
                     pending.release();
                 }
                 logLoginFailure("backend disabled on the console");
-                fail(ConsoleEngine.disabled(group));
+                fail(ConsoleEngine.disabled(login.startup().database()));
                 return;
             }
             if (held != null) {
@@ -389,15 +390,15 @@ public final class ClientSession {
         dev.pgmux.auth.Credential credential = null;
         if (console.allows(login.user())) {
             try {
-                credential = ProxyCredentials.forClient(ConsoleEngine.CONSOLE_SCRAM, proxy.authFile(), login.user());
+                credential = ProxyCredentials.forClient(ConsoleEngine.CONSOLE, proxy.authFile(), login.user());
             } catch (IllegalArgumentException e) {
                 log.warn("unusable credential for console user={} error=\"{}\"", login.logUser(), e.getMessage());
             }
         }
-        BackendConfig backend = credential instanceof dev.pgmux.auth.Md5Hash ? ConsoleEngine.CONSOLE_MD5
-                : ConsoleEngine.CONSOLE_SCRAM;
+        // SCRAM only, for everyone: an MD5 challenge for some names would tell which are console users with md5 lines
+        BackendConfig backend = ConsoleEngine.CONSOLE;
         startExchange(r, new RouteLookup.Routed(backend, List.of()),
-                ProxyLogin.begin(client, proxy, login, backend, credential, this::onProxyLoginOutcome));
+                ProxyLogin.console(client, proxy, login, backend, credential, this::onProxyLoginOutcome));
     }
 
     /** A console user is in: answers the login as a server would, then reads console commands. */
@@ -405,8 +406,16 @@ public final class ClientSession {
         loginTimeout.cancel(false);
         String user = a.login().user();
         dev.pgmux.ConsoleConfig console = proxy.console();
-        boolean admin = console != null && console.isAdmin(user);
-        ConsoleClient cc = new ConsoleClient(this, client, proxy.consoleEngine(), user, admin);
+        if (console == null || !console.allows(user) || !console.database().equals(a.login().startup().database())) {
+            if (rest != null) {
+                rest.release();
+            }
+            logLoginFailure("console turned off or user no longer listed (reload during the login)");
+            fail(dev.pgmux.auth.LoginErrors.passwordFailed(user));
+            return;
+        }
+        boolean admin = console.isAdmin(user);
+        ConsoleClient cc = new ConsoleClient(this, client, proxy.consoleEngine(), user);
         state = new SessionState.Console(a.login(), cc);
         for (var p : ConsoleEngine.loginParameters(a.login().startup(), admin).entrySet()) {
             client.write(new dev.pgmux.protocol.backend.ParameterStatus(p.getKey(), p.getValue()).encode(client.alloc()));
@@ -480,7 +489,7 @@ public final class ClientSession {
                     rest.release();
                 }
                 logLoginFailure("backend disabled on the console");
-                fail(ConsoleEngine.disabled(group));
+                fail(ConsoleEngine.disabled(login.startup().database()));
                 return;
             }
         }

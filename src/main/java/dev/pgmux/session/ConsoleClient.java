@@ -20,7 +20,6 @@ import dev.pgmux.protocol.frontend.Query;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,23 +43,24 @@ final class ConsoleClient {
     private final Channel client;
     private final ConsoleEngine engine;
     private final String user;
-    private final boolean admin;
-    private final ArrayDeque<ByteBuf> in = new ArrayDeque<>();
     private ByteBuf buffer;
     private final Map<String, Prepared> statements = new HashMap<>();
     private final Map<String, Prepared> portals = new HashMap<>();
-    /** A command runs: messages wait. */
+    /** A command runs, or its answer waits for the client to read: messages wait (and reading stops). */
     private boolean busy;
+    /** Inside {@link #process()}: what completes at once must not call it again (no recursion per message). */
+    private boolean processing;
+    /** What goes on once the client has read enough of the answers (it stopped being writable), or null. */
+    private Runnable whenWritable;
     /** An error in an extended batch: messages up to Sync are skipped. */
     private boolean skipping;
     private boolean closed;
 
-    ConsoleClient(ClientSession session, Channel client, ConsoleEngine engine, String user, boolean admin) {
+    ConsoleClient(ClientSession session, Channel client, ConsoleEngine engine, String user) {
         this.session = session;
         this.client = client;
         this.engine = engine;
         this.user = user;
-        this.admin = admin;
     }
 
     String user() {
@@ -82,15 +82,41 @@ final class ConsoleClient {
 
     void release() {
         closed = true;
+        whenWritable = null;
         if (buffer != null) {
             buffer.release();
             buffer = null;
         }
-        in.forEach(ByteBuf::release);
-        in.clear();
+    }
+
+    /** The client read enough: the statements after a large answer go on. */
+    void onWritable() {
+        Runnable next = whenWritable;
+        if (next != null && !closed) {
+            whenWritable = null;
+            next.run();
+        }
+    }
+
+    /** Stops reading while a command runs (a client cannot pile up requests in pgmux's memory), and back. */
+    private void busy(boolean on) {
+        busy = on;
+        client.config().setAutoRead(!on);
     }
 
     private void process() {
+        if (processing) {
+            return;
+        }
+        processing = true;
+        try {
+            processMessages();
+        } finally {
+            processing = false;
+        }
+    }
+
+    private void processMessages() {
         while (!busy && !closed && buffer != null && buffer.readableBytes() >= 5) {
             int type = buffer.getUnsignedByte(buffer.readerIndex());
             int length = buffer.getInt(buffer.readerIndex() + 1);
@@ -106,6 +132,9 @@ final class ConsoleClient {
                 onMessage(type, frame);
             } catch (ProtocolException e) {
                 session.fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, e.getMessage()));
+                return;
+            } catch (IndexOutOfBoundsException e) {
+                session.fail(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message format"));
                 return;
             } finally {
                 frame.release();
@@ -127,8 +156,14 @@ final class ConsoleClient {
             case 'P' -> {
                 Parse p = Parse.decode(frame);
                 ConsoleCommand c = single(p.query());
-                statements.put(p.name(), new Prepared(c));
-                write(new ParseComplete().encode(client.alloc()));
+                if (c instanceof ConsoleCommand.Invalid i) {
+                    error("42601", ConsoleEngine.invalid(i));
+                } else if (!p.name().isEmpty() && statements.containsKey(p.name())) {
+                    error("42P05", "prepared statement \"" + p.name() + "\" already exists");
+                } else {
+                    statements.put(p.name(), new Prepared(c));
+                    write(new ParseComplete().encode(client.alloc()));
+                }
             }
             case 'B' -> bind(frame);
             case 'D' -> {
@@ -161,6 +196,7 @@ final class ConsoleClient {
             }
             case 'S' -> {
                 skipping = false;
+                portals.remove(""); // the unnamed portal ends with the transaction, as in PostgreSQL
                 ready();
             }
             case 'H' -> client.flush();
@@ -219,14 +255,22 @@ final class ConsoleClient {
         return c instanceof ConsoleCommand.Show s ? Shows.columns(s.what()) : null;
     }
 
+    /** As PostgreSQL: empty statements are dropped, and only a query of nothing but them answers EmptyQueryResponse. */
     private void simpleQuery(String sql) {
-        List<ConsoleCommand> commands = ConsoleCommand.statements(sql).stream().map(ConsoleCommand::parse).toList();
+        List<ConsoleCommand> commands = ConsoleCommand.statements(sql).stream().map(ConsoleCommand::parse)
+                .filter(c -> !(c instanceof ConsoleCommand.Empty)).toList();
+        if (commands.isEmpty()) {
+            write(new EmptyQueryResponse().encode(client.alloc()));
+            ready();
+            return;
+        }
         run(commands, true, true);
     }
 
     /**
      * Runs {@code commands} in turn; an error ends the list. {@code describe}: a RowDescription before rows (the
-     * simple protocol; Execute sends none). {@code ready}: ReadyForQuery at the end (the simple protocol).
+     * simple protocol; Execute sends none). {@code ready}: ReadyForQuery at the end (the simple protocol). Each
+     * answer comes back on the event loop as a task of its own, so a long list does not deepen the stack.
      */
     private void run(List<ConsoleCommand> commands, boolean describe, boolean ready) {
         if (commands.isEmpty()) {
@@ -234,56 +278,59 @@ final class ConsoleClient {
             return;
         }
         ConsoleCommand c = commands.get(0);
-        if (c instanceof ConsoleCommand.Empty) {
+        List<ConsoleCommand> rest = commands.subList(1, commands.size());
+        if (c instanceof ConsoleCommand.Empty) { // an Execute of an empty statement
             write(new EmptyQueryResponse().encode(client.alloc()));
-            run(commands.subList(1, commands.size()), describe, ready);
+            run(rest, describe, ready);
             return;
         }
-        busy = true;
-        engine.run(c, user, admin, client.eventLoop(), "user=" + user + " client=" + session.clientAddress())
+        busy(true);
+        engine.run(c, user, client.eventLoop(), "user=" + user + " client=" + session.clientAddress(), () -> closed)
                 .whenComplete((answer, failure) -> client.eventLoop().execute(() -> {
-            if (closed) {
-                return;
+                    if (closed) {
+                        return;
+                    }
+                    if (failure != null) {
+                        ConsoleEngine.Failure f = ConsoleEngine.failure(failure);
+                        error(f.sqlState(), f.message(), !ready);
+                        done(ready);
+                        return;
+                    }
+                    answer(answer, describe);
+                    if (answer.then() != null) {
+                        client.flush();
+                        answer.then().run();
+                    }
+                    if (client.isWritable()) {
+                        run(rest, describe, ready);
+                    } else {
+                        client.flush();
+                        whenWritable = () -> run(rest, describe, ready);
+                    }
+                }));
+    }
+
+    private void answer(ConsoleEngine.Answer answer, boolean describe) {
+        answer.notices().forEach(n -> write(notice(n)));
+        Table t = answer.table();
+        if (t != null) {
+            if (describe) {
+                write(Table.describe(t.columns()).encode(client.alloc()));
             }
-            busy = false;
-            if (failure != null) {
-                ConsoleEngine.Failure f = ConsoleEngine.failure(failure);
-                error(f.sqlState(), f.message(), !ready);
-                done(ready);
-                return;
+            for (int i = 0; i < t.rows().size(); i++) {
+                write(t.encodeRow(client.alloc(), i));
             }
-            answer.notices().forEach(n -> write(notice(n)));
-            if (answer.table() != null) {
-                Table t = answer.table();
-                if (describe) {
-                    write(Table.describe(t.columns()).encode(client.alloc()));
-                }
-                for (int i = 0; i < t.rows().size(); i++) {
-                    write(t.encodeRow(client.alloc(), i));
-                }
-                write(new CommandComplete(answer.tag()).encode(client.alloc()));
-            } else {
-                write(new CommandComplete(answer.tag()).encode(client.alloc()));
-            }
-            if (answer.then() != null) {
-                client.flush();
-                answer.then().run();
-            }
-            run(commands.subList(1, commands.size()), describe, ready);
-            if (!busy) {
-                process();
-            }
-        }));
+        }
+        write(new CommandComplete(answer.tag()).encode(client.alloc()));
     }
 
     private void done(boolean ready) {
         if (ready) {
             ready();
         }
+        busy(false);
         client.flush();
-        if (!busy) {
-            process();
-        }
+        process();
     }
 
     private void ready() {

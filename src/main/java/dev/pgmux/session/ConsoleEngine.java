@@ -48,10 +48,12 @@ final class ConsoleEngine {
     static final long STATS_PERIOD_SECONDS = 60;
     private static final long POLL_MILLIS = 100;
 
-    /** The console's login, as a route with {@code auth: proxy} whose credentials come from the auth file. */
-    static final BackendConfig CONSOLE_SCRAM = consoleBackend(ClientAuthMethod.SCRAM_SHA_256);
-    /** For a console user whose auth file line is an MD5 hash. */
-    static final BackendConfig CONSOLE_MD5 = consoleBackend(ClientAuthMethod.MD5);
+    /**
+     * The console's login, as a route with {@code auth: proxy} and SCRAM-SHA-256 whose credentials come from the
+     * auth file (a SCRAM verifier or a plain password; an md5 line cannot answer SCRAM).
+     */
+    static final BackendConfig CONSOLE = BackendConfig.builder().host("console").port(1).auth(AuthMode.PROXY)
+            .clientAuthMethod(ClientAuthMethod.SCRAM_SHA_256).build();
 
     /** What a command answers: a table or none, its tag, notices before it, and what to do once it is sent. */
     record Answer(Table table, String tag, List<String> notices, Runnable then) {
@@ -89,18 +91,16 @@ final class ConsoleEngine {
         this.proxy = proxy;
     }
 
-    private static BackendConfig consoleBackend(ClientAuthMethod method) {
-        return BackendConfig.builder().host("console").port(1).auth(AuthMode.PROXY).clientAuthMethod(method).build();
-    }
-
     static boolean isConsole(BackendConfig backend) {
-        return backend == CONSOLE_SCRAM || backend == CONSOLE_MD5;
+        return backend == CONSOLE;
     }
 
-    /** What a login to a backend that DISABLE holds gets, as a database that does not allow connections. */
-    static ErrorResponse disabled(Holds.Backend backend) {
-        return ErrorResponse.fatal("55000", "database \"" + backend.name() + "\" is not currently accepting"
-                + " connections", "It was disabled on the pgmux console (ENABLE lifts it).");
+    /**
+     * What a login to a backend that DISABLE holds gets, as PostgreSQL answers for a database that does not allow
+     * connections: the database the client asked for, nothing of the backend (the client is not authenticated yet).
+     */
+    static ErrorResponse disabled(String database) {
+        return ErrorResponse.fatal("55000", "database \"" + database + "\" is not currently accepting connections");
     }
 
     /** The ParameterStatus messages of a console login, as a server reports them. */
@@ -149,11 +149,13 @@ final class ConsoleEngine {
      * @param loop the client's event loop, for the commands that wait (PAUSE, WAIT_CLOSE)
      * @param who  the user and client address, for the log
      */
-    CompletableFuture<Answer> run(ConsoleCommand command, String user, boolean admin, EventLoop loop, String who) {
+    CompletableFuture<Answer> run(ConsoleCommand command, String user, EventLoop loop, String who,
+                                  java.util.function.BooleanSupplier cancelled) {
+        ConsoleConfig console = proxy.console();
+        boolean admin = console != null && console.isAdmin(user); // as configured now: a reload may have changed it
         startSampling(loop);
         if (command instanceof ConsoleCommand.Invalid i) {
-            return refused("42601", i.why() != null ? i.why() : "invalid command '" + i.text()
-                    + "', use SHOW HELP;");
+            return refused("42601", invalid(i));
         }
         if (command.needsAdmin() && !admin) {
             log.warn("console command refused command=\"{}\" {} reason=\"stats user\"", command, who);
@@ -165,7 +167,7 @@ final class ConsoleEngine {
                 case ConsoleCommand.Set s -> CompletableFuture.completedFuture(Answer.done("SET"));
                 case ConsoleCommand.OnBackends b -> {
                     log.info("console command={} target={} {}", b.verb(), b.target(), who);
-                    yield onBackends(b, loop);
+                    yield onBackends(b, loop, cancelled);
                 }
                 case ConsoleCommand.KillClient k -> {
                     log.info("console command=KILL_CLIENT id={} {}", k.id(), who);
@@ -187,6 +189,11 @@ final class ConsoleEngine {
         } catch (Refused r) {
             return CompletableFuture.failedFuture(r);
         }
+    }
+
+    /** PgBouncer's words for a command it does not know. */
+    static String invalid(ConsoleCommand.Invalid i) {
+        return i.why() != null ? i.why() : "invalid command '" + i.text() + "', use SHOW HELP;";
     }
 
     private static <T> CompletableFuture<T> refused(String sqlState, String message) {
@@ -609,7 +616,8 @@ final class ConsoleEngine {
 
     // ---------------------------------------------------------------- actions
 
-    private CompletableFuture<Answer> onBackends(ConsoleCommand.OnBackends b, EventLoop loop) {
+    private CompletableFuture<Answer> onBackends(ConsoleCommand.OnBackends b, EventLoop loop,
+                                                 java.util.function.BooleanSupplier cancelled) {
         Holds holds = proxy.pools().holds();
         String target = b.target();
         String what = target == null ? "" : " \"" + target + "\"";
@@ -618,7 +626,15 @@ final class ConsoleEngine {
                 if (!holds.add(Holds.Kind.PAUSE, target)) {
                     throw new Refused("55000", "already paused" + what);
                 }
-                return until(loop, () -> noServers(target)).thenApply(x -> Answer.done("PAUSE"));
+                // Until no server is left; a RESUME meanwhile (another admin's) ends the wait with an error.
+                return until(loop, cancelled, () -> {
+                    if (holds.list().stream().noneMatch(h -> h.kind() == Holds.Kind.PAUSE
+                            && java.util.Objects.equals(h.target(), target))) {
+                        return CompletableFuture.failedFuture(new Refused("57014",
+                                "canceling PAUSE" + what + ": it was lifted by RESUME meanwhile"));
+                    }
+                    return noServers(target);
+                }).thenApply(x -> Answer.done("PAUSE"));
             }
             case "RESUME" -> {
                 if (!holds.remove(target, Holds.Kind.PAUSE, Holds.Kind.KILL)) {
@@ -659,7 +675,7 @@ final class ConsoleEngine {
                 return CompletableFuture.completedFuture(Answer.done("RECONNECT"));
             }
             case "WAIT_CLOSE" -> {
-                return until(loop, () -> noServerToClose(target)).thenApply(x -> Answer.done("WAIT_CLOSE"));
+                return until(loop, cancelled, () -> noServerToClose(target)).thenApply(x -> Answer.done("WAIT_CLOSE"));
             }
             default -> throw new Refused("42601", "invalid command '" + b.verb() + "', use SHOW HELP;");
         }
@@ -688,22 +704,30 @@ final class ConsoleEngine {
                 && v.server().closeNeeded() && Holds.matches(target, v.backend())));
     }
 
-    /** Completes once {@code check} says so, asking again every 100 ms on {@code loop}. */
-    private static CompletableFuture<Void> until(EventLoop loop, java.util.function.Supplier<CompletableFuture<Boolean>> check) {
+    /**
+     * Completes once {@code check} says so, asking again every 100 ms on {@code loop}; stops asking once
+     * {@code cancelled} (the client left).
+     */
+    private static CompletableFuture<Void> until(EventLoop loop, java.util.function.BooleanSupplier cancelled,
+                                                 java.util.function.Supplier<CompletableFuture<Boolean>> check) {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        poll(loop, check, done);
+        poll(loop, cancelled, check, done);
         return done;
     }
 
-    private static void poll(EventLoop loop, java.util.function.Supplier<CompletableFuture<Boolean>> check,
-                             CompletableFuture<Void> done) {
+    private static void poll(EventLoop loop, java.util.function.BooleanSupplier cancelled,
+                             java.util.function.Supplier<CompletableFuture<Boolean>> check, CompletableFuture<Void> done) {
+        if (cancelled.getAsBoolean()) {
+            done.cancel(false);
+            return;
+        }
         check.get().whenComplete((ok, error) -> {
             if (error != null) {
                 done.completeExceptionally(error);
             } else if (ok) {
                 done.complete(null);
             } else {
-                loop.schedule(() -> poll(loop, check, done), POLL_MILLIS, TimeUnit.MILLISECONDS);
+                loop.schedule(() -> poll(loop, cancelled, check, done), POLL_MILLIS, TimeUnit.MILLISECONDS);
             }
         });
     }

@@ -100,6 +100,8 @@ final class ProxyLogin {
     private final Inbox in = new Inbox();
     private Step step = new Waiting();
     private boolean released;
+    /** A console login: the Authenticator hook is not asked. */
+    private boolean noHook;
 
     private ProxyLogin(Channel client, ProxyContext proxy, Login login, BackendConfig backend, Credential credential,
                        CredentialLookup.Found found, BiConsumer<ProxyLogin, Outcome> later) {
@@ -131,10 +133,20 @@ final class ProxyLogin {
         return new ProxyLogin(client, proxy, login, backend, credential, null, later);
     }
 
-    /** As {@link #begin}, with a credential found elsewhere (the console's users'), or null for an unknown user. */
-    static ProxyLogin begin(Channel client, ProxyContext proxy, Login login, BackendConfig backend,
-                            Credential credential, BiConsumer<ProxyLogin, Outcome> later) {
-        return new ProxyLogin(client, proxy, login, backend, credential, null, later);
+    /**
+     * The login of an admin console user: against {@code credential} (null for a user the console does not list),
+     * never through the application's {@link Authenticator}, which decides logins to routes only.
+     */
+    static ProxyLogin console(Channel client, ProxyContext proxy, Login login, BackendConfig backend,
+                              Credential credential, BiConsumer<ProxyLogin, Outcome> later) {
+        ProxyLogin l = new ProxyLogin(client, proxy, login, backend, credential, null, later);
+        l.noHook = true;
+        return l;
+    }
+
+    /** The application's hook, or null: none, or a console login. */
+    private ProxyContext.Hook hook() {
+        return noHook ? null : proxy.hook();
     }
 
     /** As {@link #begin}, with the credential an auth query found ({@link CredentialLookup}). */
@@ -172,7 +184,7 @@ final class ProxyLogin {
         if (method == ClientAuthMethod.PASSWORD && !tls && !proxy.cleartextWithoutTls()) {
             return new Refused(LoginErrors.cleartextNeedsTls(), "cleartext password asked for without TLS");
         }
-        ProxyContext.Hook hook = proxy.hook();
+        ProxyContext.Hook hook = hook();
         if (hook == null || method == ClientAuthMethod.PASSWORD) {
             return ask();
         }
@@ -358,7 +370,7 @@ final class ProxyLogin {
      */
     private void check(byte[] password) {
         step = new Waiting();
-        ProxyContext.Hook hook = proxy.hook();
+        ProxyContext.Hook hook = hook();
         AuthRequest request = hook == null ? null : request(tls ? ProxyCredentials.utf8(password) : null);
         Credential stored = credential;
         String user = login.user();
@@ -411,7 +423,7 @@ final class ProxyLogin {
                 if (HOOK_FAILURES.admit(ClientSession.log)) {
                     ClientSession.log.warn("authenticator timed out client={} user={} timeout_ms={}",
                             client.remoteAddress(), login.logUser(),
-                            proxy.hook() == null ? null : proxy.hook().timeout().toMillis());
+                            hook() == null ? null : hook().timeout().toMillis());
                 }
                 yield new Refused(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE,
                         "could not authenticate the connection: timed out"), "authenticator timed out");

@@ -43,6 +43,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.util.PSQLException;
+import com.ongres.scram.client.ScramClient;
+import dev.pgmux.testing.RawClient;
 
 /**
  * The admin console against a live pgmux with a passthrough route, a session pool and a transaction pool: every
@@ -466,6 +468,113 @@ class ConsoleIT {
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).contains("pgmux ").contains("active|yes").contains("used_clients|");
+    }
+
+    /** Logs in to the console over a raw socket (SCRAM), ready for queries. */
+    static RawClient rawConsole(String user, String password) throws Exception {
+        RawClient c = new RawClient("127.0.0.1", proxy.port());
+        c.setTimeout(20_000);
+        c.startup(0, RawClient.params("user", user, "database", "pgmux"));
+        RawClient.Message sasl = c.read();
+        assertThat(sasl.type()).isEqualTo('R');
+        ScramClient scram = ScramClient.builder().advertisedMechanisms(List.of("SCRAM-SHA-256"))
+                .username("*").password(password.toCharArray()).build();
+        c.send(message('p', "SCRAM-SHA-256", scram.clientFirstMessage().toString()));
+        RawClient.Message cont = c.read();
+        scram.serverFirstMessage(new String(cont.body(), 4, cont.body().length - 4, StandardCharsets.UTF_8));
+        c.send(message('p', null, scram.clientFinalMessage().toString()));
+        assertThat(c.readUntil('Z').type()).isEqualTo('Z');
+        return c;
+    }
+
+    /** A 'p' message (SASLInitialResponse with a mechanism, else SASLResponse) or, for 'Q', a query. */
+    static byte[] message(char type, String mechanism, String data) {
+        byte[] d = data.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(d.length + 64);
+        b.put((byte) type).putInt(0);
+        if (mechanism != null) {
+            b.put(mechanism.getBytes(StandardCharsets.US_ASCII)).put((byte) 0).putInt(d.length);
+        }
+        b.put(d);
+        if (type == 'Q') {
+            b.put((byte) 0);
+        }
+        b.putInt(1, b.position() - 1);
+        return java.util.Arrays.copyOf(b.array(), b.position());
+    }
+
+    @Test
+    void pipelinedQueriesAreAnsweredInOrderWithoutPilingUp() throws Exception {
+        try (RawClient c = rawConsole(STATS, STATS_PASSWORD)) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            int n = 3000;
+            for (int i = 0; i < n; i++) {
+                out.write(message('Q', null, i % 3 == 0 ? "" : i % 3 == 1 ? ";; ;" : "SHOW VERSION; ; SHOW STATE"));
+            }
+            c.send(out.toByteArray());
+            int empty = 0;
+            int ready = 0;
+            int complete = 0;
+            while (ready < n) {
+                RawClient.Message m = c.read();
+                switch (m.type()) {
+                    case 'I' -> empty++;
+                    case 'Z' -> ready++;
+                    case 'C' -> complete++;
+                    case 'E' -> throw new AssertionError("error: " + m.field('M'));
+                    default -> {
+                    }
+                }
+            }
+            assertThat(empty).isEqualTo(2 * n / 3); // one per query of nothing but empty statements
+            assertThat(complete).isEqualTo(2 * (n / 3));
+            // a Bind cut short: 08P01, not a stack trace
+            c.send(new byte[] {'B', 0, 0, 0, 6, 0, 0});
+            RawClient.Message err = c.readUntil('E');
+            assertThat(err.field('C')).isEqualTo("08P01");
+        }
+    }
+
+    @Test
+    void theAuthenticatorHookNeverDecidesConsoleLogins() throws Exception {
+        ProxyServer hooked = new ProxyServer("127.0.0.1:0", StaticRouter.empty())
+                .withAuthFile(tmp.resolve("userlist.txt"))
+                .withConsole(ConsoleConfig.of(java.util.Set.of(ADMIN), java.util.Set.of()))
+                .withAuthenticator(request -> dev.pgmux.Authenticator.Decision.ACCEPT)
+                .start();
+        try {
+            for (String[] login : List.of(new String[] {ADMIN, "wrong"}, new String[] {"mallory", "x"})) {
+                Properties p = new Properties();
+                p.setProperty("user", login[0]);
+                p.setProperty("password", login[1]);
+                p.setProperty("preferQueryMode", "simple");
+                assertThatThrownBy(() -> DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + hooked.port()
+                        + "/pgmux", p).close()).isInstanceOf(PSQLException.class)
+                        .satisfies(e -> assertThat(((PSQLException) e).getSQLState()).isEqualTo("28P01"));
+            }
+        } finally {
+            hooked.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void pauseLiftedByAnotherAdminEndsTheWait() throws Exception {
+        try (Connection txn = client("txn"); Connection c = console(ADMIN, ADMIN_PASSWORD, true);
+             Connection other = console(ADMIN, ADMIN_PASSWORD, true); Statement admin = c.createStatement()) {
+            txn.setAutoCommit(false);
+            one(txn, "select 1"); // a server in use: PAUSE waits
+            Future<?> pause = threads.submit(() -> {
+                admin.execute("PAUSE lab");
+                return null;
+            });
+            assertThatThrownBy(() -> pause.get(500, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+            try (Statement s = other.createStatement()) {
+                s.execute("RESUME lab");
+            }
+            assertThatThrownBy(() -> pause.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(PSQLException.class)
+                    .satisfies(e -> assertThat(((PSQLException) e.getCause()).getSQLState()).isEqualTo("57014"));
+            txn.commit();
+        }
     }
 
     @Test
