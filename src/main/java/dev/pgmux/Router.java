@@ -19,6 +19,16 @@ public interface Router {
      */
     BackendConfig route(RouteRequest request) throws RoutingException;
 
+    /**
+     * Whether {@link #route} may block (a network call, a lock held for long). pgmux calls a router that may on a
+     * virtual thread, under the router timeout; one that answers from memory (static routes, patterns, a table
+     * followed in memory) is called on the connection's event loop, which saves two thread hand-overs per login.
+     * Answer {@code false} only if {@link #route} never blocks.
+     */
+    default boolean mayBlock() {
+        return true;
+    }
+
     /** A router that looks at the user name only; the function returns null for "no route". */
     static Router byUser(Function<String, BackendConfig> byUser) {
         return request -> byUser.apply(request.user());

@@ -49,6 +49,11 @@ public final class StaticRouter implements Router {
     }
 
     @Override
+    public boolean mayBlock() {
+        return false;
+    }
+
+    @Override
     public BackendConfig route(RouteRequest request) throws RoutingException {
         BackendConfig backend = routes.get(request.user());
         if (backend == null) {

@@ -47,6 +47,16 @@ public final class ChainRouter implements Router, AutoCloseable {
     }
 
     @Override
+    public boolean mayBlock() {
+        for (Router r : routers) {
+            if (r.mayBlock()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
     public BackendConfig route(RouteRequest request) throws RoutingException {
         RoutingException noRoute = null;
         for (Router router : routers) {

@@ -158,6 +158,12 @@ public final class PostgresTableRouter implements Router, AutoCloseable {
         return this;
     }
 
+    /** Answers from the rows in memory; the table is followed on a thread of its own. */
+    @Override
+    public boolean mayBlock() {
+        return false;
+    }
+
     @Override
     public BackendConfig route(RouteRequest request) throws RoutingException {
         if (!started) {

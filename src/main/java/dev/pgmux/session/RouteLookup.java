@@ -44,6 +44,10 @@ final class RouteLookup {
      */
     static void route(ProxyContext proxy, RouteRequest request, EventLoop loop, BiConsumer<Routed, Throwable> then) {
         Router router = proxy.router();
+        if (!router.mayBlock()) {
+            routeHere(proxy, router, request, loop, then);
+            return;
+        }
         CompletableFuture<BackendConfig> answer = new CompletableFuture<>();
         Future<?> task = proxy.routerExecutor().submit(() -> {
             try {
@@ -63,6 +67,46 @@ final class RouteLookup {
         // Then, outside the router's time: the hosts' order (role checks have their own deadline) and DNS.
         answer.thenApplyAsync(backend -> resolve(backend, proxy), proxy.routerExecutor())
                 .whenComplete((routed, error) -> loop.execute(() -> then.accept(routed, unwrap(error))));
+    }
+
+    /**
+     * A router that answers from memory, called here on the event loop; the hosts are ordered and resolved here too
+     * when that cannot block (one host, an IP address, no role to check), else off the event loop as usual.
+     */
+    private static void routeHere(ProxyContext proxy, Router router, RouteRequest request, EventLoop loop,
+                                  BiConsumer<Routed, Throwable> then) {
+        BackendConfig backend;
+        try {
+            backend = callRouter(router, request);
+        } catch (Throwable t) {
+            then.accept(null, unwrap(t));
+            return;
+        }
+        BackendConfig.Endpoint only = backend.hosts().size() == 1 ? backend.hosts().getFirst() : null;
+        if (only != null && io.netty.util.NetUtil.createByteArrayFromIpAddressString(only.host()) != null) {
+            InetSocketAddress address;
+            try {
+                address = new InetSocketAddress(InetAddress.getByAddress(
+                        io.netty.util.NetUtil.createByteArrayFromIpAddressString(only.host())), only.port());
+            } catch (UnknownHostException e) {
+                then.accept(null, e);
+                return;
+            }
+            then.accept(new Routed(backend, List.of(new Host(0, only, address))), null);
+            return;
+        }
+        proxy.routerExecutor().execute(() -> {
+            Routed routed = null;
+            Throwable error = null;
+            try {
+                routed = resolve(backend, proxy);
+            } catch (Throwable t) {
+                error = unwrap(t);
+            }
+            Routed r = routed;
+            Throwable e = error;
+            loop.execute(() -> then.accept(r, e));
+        });
     }
 
     /** The error a client gets when routing failed, logged as it deserves. */
