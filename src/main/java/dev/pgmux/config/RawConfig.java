@@ -17,7 +17,7 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
                  RouterSection router, RoleCheck roleCheck, Cluster cluster, Boolean hideUnknownUsers,
                  String authFile, String authUser, String authQuery, String authQueryCacheTtl,
                  Boolean allowCleartextWithoutTls, String unixSocketDir, String unixSocketMode,
-                 ProxyProtocol proxyProtocol) {
+                 ProxyProtocol proxyProtocol, Integer metricsPoolLabels) {
 
     /** {@code trusted}: the load balancers' addresses or networks ({@code 10.0.0.0/8}). */
     record ProxyProtocol(List<String> trusted) {

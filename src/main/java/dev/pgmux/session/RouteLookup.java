@@ -46,9 +46,13 @@ final class RouteLookup {
         Router router = proxy.router();
         CompletableFuture<BackendConfig> answer = new CompletableFuture<>();
         Future<?> task = proxy.routerExecutor().submit(() -> {
+            long start = System.nanoTime();
             try {
-                answer.complete(callRouter(router, request));
+                BackendConfig backend = callRouter(router, request);
+                proxy.metrics().router(System.nanoTime() - start);
+                answer.complete(backend);
             } catch (Throwable t) {
+                proxy.metrics().router(System.nanoTime() - start);
                 answer.completeExceptionally(t);
             }
         });
