@@ -72,6 +72,8 @@ final class TransactionClient implements ServerOwner {
     private long batchStart;
     /** When the transaction under way began, or 0 outside one. */
     private long transactionStart;
+    /** When the last ReadyForQuery for the client came, or 0: where a transaction that ends there ends. */
+    private long readyNanos;
 
     TransactionClient(ClientSession session, Channel client, PooledClient waiter, ProxyMetrics metrics) {
         this.session = session;
@@ -154,8 +156,9 @@ final class TransactionClient implements ServerOwner {
     private void onReady(long sentNanos) {
         copyIn = false;
         carried.onReady(server);
+        readyNanos = System.nanoTime();
         if (sentNanos != 0) {
-            long took = System.nanoTime() - sentNanos;
+            long took = readyNanos - sentNanos;
             metrics.query(took);
             pool.countQueryTime(took);
         }
@@ -176,7 +179,7 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         if (transactionStart != 0) {
-            long took = System.nanoTime() - transactionStart;
+            long took = (readyNanos != 0 ? readyNanos : System.nanoTime()) - transactionStart;
             transactionStart = 0;
             metrics.transaction(took);
             pool.countTransaction(took);
