@@ -31,8 +31,9 @@ import java.util.function.ToLongFunction;
  *
  * <p><b>Pool labels.</b> Each pool's figures carry {@code pool} (its name) and {@code mode} labels, for at most
  * {@code poolLabels} pools at a time: with thousands of tenants, one series per pool and figure would swamp
- * Prometheus. Pools get a label of their own in the order they appear, and keep it while they exist; the rest are
- * summed per mode into {@code pool="other"}. The sums of counters there are kept monotonic across scrapes (what a
+ * Prometheus. Pools get a label of their own as they appear (in name order among those seen at the same scrape, or
+ * waiting in "other" when a label comes free), and keep it while they exist; the rest are summed per mode into
+ * {@code pool="other"}. The sums of counters there are kept monotonic across scrapes (what a
  * pool added since the last scrape is added), so {@code rate()} stays right when pools come, go, or get a label
  * of their own. With {@code poolLabels} 0 every pool is in {@code other}: totals per mode only.
  */
