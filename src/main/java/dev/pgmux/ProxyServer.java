@@ -3,6 +3,7 @@ package dev.pgmux;
 import dev.pgmux.auth.AuthFile;
 import dev.pgmux.listen.ClientChannels;
 import dev.pgmux.listen.Listeners;
+import dev.pgmux.metrics.ProxyMetrics;
 import dev.pgmux.session.ProxyContext;
 import dev.pgmux.session.ClientSession;
 import dev.pgmux.tls.ServerTls;
@@ -65,6 +66,7 @@ public final class ProxyServer implements AutoCloseable {
     private volatile ConsoleConfig console;
     private AdminActions adminActions;
 
+    private final ProxyMetrics metrics = new ProxyMetrics();
     private ProxyContext context;
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
@@ -269,7 +271,7 @@ public final class ProxyServer implements AutoCloseable {
         ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
         routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
-                Cluster.instanceIdOf(cluster));
+                Cluster.instanceIdOf(cluster), metrics);
         context.roleCheck(roleCheck);
         context.pools().loops(threads);
         context.authFile(this::authFile);
@@ -346,6 +348,14 @@ public final class ProxyServer implements AutoCloseable {
     public ProxyStats stats() {
         ProxyContext ctx = context;
         return ctx == null ? new ProxyStats(0, 0, 0, 0) : ctx.stats();
+    }
+
+    /**
+     * The latency histograms and error counts of this proxy's sessions; {@link dev.pgmux.metrics.ProxyCollector}
+     * turns them, {@link #stats()} and {@link #poolStats()} into Prometheus metrics.
+     */
+    public ProxyMetrics metrics() {
+        return metrics;
     }
 
     /** The server connection pools of pooled routes, now (empty before start). */

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 /**
  * The admin HTTP endpoints, on the JDK's own HTTP server (no dependency, and nothing here runs on the proxy's
@@ -19,7 +18,8 @@ import java.util.function.Supplier;
  *   <li>{@code GET /healthz}: 200 {@code ok} as long as the process runs (liveness).</li>
  *   <li>{@code GET /readyz}: 200 {@code ready} while the proxy accepts connections and has routes; 503 before
  *       that and while it shuts down, so that a load balancer stops sending clients before the listener closes.</li>
- *   <li>{@code GET /metrics}: counters in the Prometheus text format (see {@link Metrics}).</li>
+ *   <li>{@code GET /metrics}: metrics in the Prometheus text format or OpenMetrics, as the {@code Accept} header
+ *       asks (see {@link Metrics}).</li>
  *   <li>Anything else: 404.</li>
  * </ul>
  */
@@ -41,9 +41,9 @@ public final class AdminServer implements AutoCloseable {
      * Binds {@code address} and serves until {@link #close()}.
      *
      * @param ready   whether {@code /readyz} answers 200; called on each request, so it must be cheap
-     * @param metrics the {@code /metrics} text, or null for none (404)
+     * @param metrics what {@code /metrics} answers, or null for none (404)
      */
-    public static AdminServer start(InetSocketAddress address, BooleanSupplier ready, Supplier<String> metrics)
+    public static AdminServer start(InetSocketAddress address, BooleanSupplier ready, Metrics metrics)
             throws IOException {
         HttpServer server;
         try {
@@ -68,7 +68,8 @@ public final class AdminServer implements AutoCloseable {
                         if (metrics == null) {
                             respond(exchange, 404, "not found");
                         } else {
-                            respond(exchange, 200, metrics.get(), Metrics.CONTENT_TYPE);
+                            Metrics.Body body = metrics.scrape(exchange.getRequestHeaders().getFirst("Accept"));
+                            respond(exchange, 200, body.bytes(), body.contentType());
                         }
                     }
                     default -> respond(exchange, 404, "not found");
@@ -85,18 +86,17 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private static void respond(HttpExchange exchange, int status, String text) throws IOException {
-        respond(exchange, status, text + "\n", "text/plain; charset=utf-8");
+        respond(exchange, status, (text + "\n").getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8");
     }
 
-    private static void respond(HttpExchange exchange, int status, String text, String contentType) throws IOException {
+    private static void respond(HttpExchange exchange, int status, byte[] body, String contentType) throws IOException {
         String method = exchange.getRequestMethod();
         if (!method.equals("GET") && !method.equals("HEAD")) {
             exchange.getResponseHeaders().set("Allow", "GET, HEAD");
             status = 405;
-            text = "method not allowed\n";
+            body = "method not allowed\n".getBytes(StandardCharsets.UTF_8);
             contentType = "text/plain; charset=utf-8";
         }
-        byte[] body = text.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         if (method.equals("HEAD")) {

@@ -1,2 +1,5 @@
-/** The admin HTTP endpoints ({@code /healthz}, {@code /readyz}) for load balancers and orchestrators. */
+/**
+ * The admin HTTP endpoints ({@code /healthz}, {@code /readyz}, {@code /metrics}) for load balancers, orchestrators
+ * and Prometheus.
+ */
 package dev.pgmux.admin;

@@ -37,8 +37,13 @@ final class ServerOptions {
     List<String> proxyProtocolTrusted;
 
     @Option(names = "--admin-listen", paramLabel = "HOST:PORT",
-            description = "Address of the admin HTTP endpoints /healthz and /readyz. Default: none.")
+            description = "Address of the admin HTTP endpoints /healthz, /readyz and /metrics. Default: none.")
     String adminListen;
+
+    @Option(names = "--metrics-pool-labels", paramLabel = "N",
+            description = "Pools with a pool label of their own in /metrics; the others are summed into"
+                    + " pool=\"other\" (0: totals only). Default: 100.")
+    Integer metricsPoolLabels;
 
     @Option(names = "--route", paramLabel = "USER=[BACKENDUSER@]HOST:PORT[/DATABASE]",
             description = "Route a user to a backend (repeatable). Without BACKENDUSER@ the user name is kept.")
@@ -112,6 +117,7 @@ final class ServerOptions {
                     "trusted"));
         }
         add(s, "--admin-listen", adminListen, "admin_listen");
+        add(s, "--metrics-pool-labels", metricsPoolLabels, "metrics_pool_labels");
         if (routes != null) {
             for (String spec : routes) {
                 int eq = spec.indexOf('=');

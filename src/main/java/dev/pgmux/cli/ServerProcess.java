@@ -3,6 +3,7 @@ package dev.pgmux.cli;
 import dev.pgmux.ProxyServer;
 import dev.pgmux.admin.AdminServer;
 import dev.pgmux.admin.Metrics;
+import dev.pgmux.metrics.ProxyCollector;
 import dev.pgmux.config.ConfigSource;
 import dev.pgmux.config.Durations;
 import dev.pgmux.config.ServerConfig;
@@ -49,8 +50,10 @@ final class ServerProcess {
     private final AtomicBoolean stopSignalled = new AtomicBoolean();
     private volatile State state = State.STARTING;
     private ProxyServer proxy;
-    private ConfigReloader reloader;
+    private volatile ConfigReloader reloader;
     private volatile AdminServer admin;
+    /** What {@code /metrics} answers: one for the process, so that its sums go on across admin restarts. */
+    private Metrics metrics;
     /** Tries to bind the admin address while the process this one replaces still holds it; null when not needed. */
     private volatile ScheduledFuture<?> adminRetry;
 
@@ -156,10 +159,11 @@ final class ServerProcess {
 
     /** @throws BindException if the address is in use */
     private void startAdmin() throws IOException {
-        ProxyServer server = proxy;
+        if (metrics == null) {
+            metrics = Metrics.withJvm(ProxyCollector.of(proxy, this::metricsPoolLabels, Main.version()));
+        }
         try {
-            admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready,
-                    () -> Metrics.format(server.stats(), server.poolStats(), Main.version()));
+            admin = AdminServer.start(config.adminListen().toSocketAddress(), this::ready, metrics);
         } catch (IOException e) {
             if (e.getCause() instanceof BindException b && String.valueOf(b.getMessage()).contains("in use")) {
                 throw b;
@@ -184,6 +188,12 @@ final class ServerProcess {
             adminRetry.cancel(false);
             log.error("admin endpoints cannot listen, running without them: {}", e.getMessage());
         }
+    }
+
+    /** The running config's {@code metrics_pool_labels} (a reload may change it). */
+    private int metricsPoolLabels() {
+        ConfigReloader r = reloader;
+        return r == null ? config.metricsPoolLabels() : r.running().metricsPoolLabels();
     }
 
     private boolean ready() {

@@ -23,7 +23,8 @@ import java.util.Objects;
  *                            {@code unix_socket_mode})
  * @param otherChanged        other keys that changed and apply to new connections ({@code role_check},
  *                            {@code cluster.peers}, {@code hide_unknown_users}, {@code auth_file}: its name, or
- *                            its users and passwords, {@code allow_cleartext_without_tls}, {@code proxy_protocol})
+ *                            its users and passwords, {@code allow_cleartext_without_tls}, {@code proxy_protocol},
+ *                            {@code metrics_pool_labels})
  */
 public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, List<String> routesChanged,
                          boolean defaultRouteChanged, boolean routerChanged, boolean limitsChanged,
@@ -84,6 +85,9 @@ public record ConfigDiff(List<String> routesAdded, List<String> routesRemoved, L
         }
         if (!Objects.equals(old.console(), now.console())) {
             other.add("admin console (admin_users, stats_users, console_database)");
+        }
+        if (old.metricsPoolLabels() != now.metricsPoolLabels()) {
+            other.add("metrics_pool_labels");
         }
         return new ConfigDiff(List.copyOf(added), removed, List.copyOf(changed),
                 !Objects.equals(old.defaultRoute(), now.defaultRoute()), !Objects.equals(old.router(), now.router()),

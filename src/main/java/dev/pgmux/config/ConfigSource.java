@@ -61,6 +61,7 @@ public record ConfigSource(Path file, Map<String, String> environment, List<Sett
         t.put("PGMUX_UNIX_SOCKET_DIR", List.of("unix_socket_dir"));
         t.put("PGMUX_UNIX_SOCKET_MODE", List.of("unix_socket_mode"));
         t.put("PGMUX_PROXY_PROTOCOL_TRUSTED", List.of("proxy_protocol", "trusted"));
+        t.put("PGMUX_METRICS_POOL_LABELS", List.of("metrics_pool_labels"));
         return Collections.unmodifiableMap(t);
     }
 

@@ -18,7 +18,7 @@ record RawConfig(List<String> listen, String adminListen, Integer threads, Tls t
                  String authFile, String authUser, String authQuery, String authQueryCacheTtl,
                  Boolean allowCleartextWithoutTls, String unixSocketDir, String unixSocketMode,
                  ProxyProtocol proxyProtocol, List<String> adminUsers, List<String> statsUsers,
-                 String consoleDatabase) {
+                 String consoleDatabase, Integer metricsPoolLabels) {
 
     /** {@code trusted}: the load balancers' addresses or networks ({@code 10.0.0.0/8}). */
     record ProxyProtocol(List<String> trusted) {

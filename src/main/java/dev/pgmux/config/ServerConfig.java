@@ -41,15 +41,20 @@ import java.util.Map;
  * @param proxyProtocol the load balancers whose connections start with a PROXY header, or null for none
  * @param console      the admin console ({@code admin_users}, {@code stats_users}, {@code console_database}), or
  *                     null for none
+ * @param metricsPoolLabels how many pools get a {@code pool} label of their own in {@code /metrics}; the others are
+ *                     summed into {@code pool="other"} (0: totals only)
  */
 public record ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                            Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
                            RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
                            boolean allowCleartextWithoutTls, Path unixSocketDir, int unixSocketMode,
-                           ProxyProtocol proxyProtocol, dev.pgmux.ConsoleConfig console) {
+                           ProxyProtocol proxyProtocol, dev.pgmux.ConsoleConfig console, int metricsPoolLabels) {
 
     /** The socket files' mode when none is given: PostgreSQL's default {@code unix_socket_permissions}. */
     public static final int DEFAULT_UNIX_SOCKET_MODE = 0777;
+    /** How many pools get labels of their own in {@code /metrics} when none is given. */
+    public static final int DEFAULT_METRICS_POOL_LABELS = dev.pgmux.metrics.ProxyCollector.DEFAULT_POOL_LABELS;
+
 
     /** A config without Unix-domain sockets or PROXY protocol. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
@@ -57,10 +62,10 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
                         RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
                         boolean allowCleartextWithoutTls) {
         this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
-                hideUnknownUsers, authFile, allowCleartextWithoutTls, null, DEFAULT_UNIX_SOCKET_MODE, null, null);
+                hideUnknownUsers, authFile, allowCleartextWithoutTls, null, DEFAULT_UNIX_SOCKET_MODE, null);
     }
 
-    /** A config without an admin console. */
+    /** A config without an admin console, with the default {@code metrics_pool_labels}. */
     public ServerConfig(List<String> listen, HostPort adminListen, Integer threads, Tls tls, Limits limits, Log log,
                         Map<String, BackendConfig> routes, BackendConfig defaultRoute, RouterSpec router,
                         RoleCheck roleCheck, Cluster cluster, boolean hideUnknownUsers, AuthFile authFile,
@@ -68,7 +73,7 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
                         ProxyProtocol proxyProtocol) {
         this(listen, adminListen, threads, tls, limits, log, routes, defaultRoute, router, roleCheck, cluster,
                 hideUnknownUsers, authFile, allowCleartextWithoutTls, unixSocketDir, unixSocketMode, proxyProtocol,
-                null);
+                null, DEFAULT_METRICS_POOL_LABELS);
     }
 
     /** A config without a role check or cluster. */
@@ -163,7 +168,7 @@ public record ServerConfig(List<String> listen, HostPort adminListen, Integer th
         return new ServerConfig(running.listen, running.adminListen, running.threads, tls, limits, log, routes,
                 defaultRoute, router, roleCheck, sameInstance(running.cluster, cluster) ? cluster : running.cluster,
                 hideUnknownUsers, authFile, allowCleartextWithoutTls, running.unixSocketDir, running.unixSocketMode,
-                proxyProtocol, console);
+                proxyProtocol, console, metricsPoolLabels);
     }
 
     /** A cluster's instance id is in the cancel keys handed out: a process keeps the one it started with. */

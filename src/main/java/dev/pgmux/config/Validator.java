@@ -88,12 +88,19 @@ final class Validator {
         int unixSocketMode = unixSocketMode(raw.unixSocketMode());
         Path unixSocketDir = unixSocketDir(raw.unixSocketDir(), listen, unixSocketMode);
         ProxyProtocol proxyProtocol = raw.proxyProtocol() == null ? null : proxyProtocol(raw.proxyProtocol());
+        int metricsPoolLabels = ServerConfig.DEFAULT_METRICS_POOL_LABELS;
+        if (raw.metricsPoolLabels() != null) {
+            metricsPoolLabels = raw.metricsPoolLabels();
+            if (metricsPoolLabels < 0) {
+                checks.error(Key.of("metrics_pool_labels"), "must be 0 (totals only) or more, not " + metricsPoolLabels);
+            }
+        }
         // auth_user and auth_query are the proxy routes' that set none (BackendValidator), which checks them.
         dev.pgmux.ConsoleConfig console = console(raw, authFile);
         return new ServerConfig(listen, admin, raw.threads(), tls, limits, log, routes, defaultRoute, router, roleCheck,
                 cluster, Boolean.TRUE.equals(raw.hideUnknownUsers()), authFile,
                 Boolean.TRUE.equals(raw.allowCleartextWithoutTls()), unixSocketDir, unixSocketMode, proxyProtocol,
-                console);
+                console, metricsPoolLabels);
     }
 
     /**

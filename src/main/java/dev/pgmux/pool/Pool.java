@@ -84,6 +84,11 @@ public final class Pool {
     private final LongAdder transactions = new LongAdder();
     private final LongAdder queries = new LongAdder();
     private final Map<String, LongAdder> pins = new ConcurrentHashMap<>();
+    private final LongAdder assignments = new LongAdder();
+    private final LongAdder bytesReceived = new LongAdder();
+    private final LongAdder bytesSent = new LongAdder();
+    private final LongAdder xactNanos = new LongAdder();
+    private final LongAdder queryNanos = new LongAdder();
 
     Pool(String name, PoolConfig config, Opener opener, HostSlots hostSlots, String hostKey, int loops) {
         this(name, config, opener, hostSlots, hostKey, loops, null);
@@ -312,10 +317,6 @@ public final class Pool {
 
     // ---------------------------------------------------------------- statistics
 
-    public void countTransaction() {
-        transactions.increment();
-    }
-
     public void countQuery() {
         queries.increment();
     }
@@ -324,12 +325,39 @@ public final class Pool {
         pins.computeIfAbsent(cause, c -> new LongAdder()).increment();
     }
 
+    /** A server connection was given to a client. */
+    public void countAssignment() {
+        assignments.increment();
+    }
+
+    /** Bytes from a client of the pool. */
+    public void countReceived(long bytes) {
+        bytesReceived.add(bytes);
+    }
+
+    /** Bytes to a client of the pool. */
+    public void countSent(long bytes) {
+        bytesSent.add(bytes);
+    }
+
+    /** A transaction ended after {@code nanos} (it is counted too). */
+    public void countTransaction(long nanos) {
+        transactions.increment();
+        xactNanos.add(nanos);
+    }
+
+    /** A query was answered after {@code nanos}. */
+    public void countQueryTime(long nanos) {
+        queryNanos.add(nanos);
+    }
+
     public synchronized PoolStats stats() {
         Map<String, Long> pinCounts = new java.util.TreeMap<>();
         pins.forEach((k, v) -> pinCounts.put(k, v.sum()));
         return new PoolStats(name, config.mode().configName(), config.size(), clients, waitingCount,
                 open - idleCount - opening, idleCount, opening, waits.sum(), waitNanos.sum(), transactions.sum(),
-                queries.sum(), pinCounts);
+                queries.sum(), pinCounts, assignments.sum(), bytesReceived.sum(), bytesSent.sum(), xactNanos.sum(),
+                queryNanos.sum());
     }
 
     // ---------------------------------------------------------------- housekeeping

@@ -124,6 +124,9 @@ public final class ClientSession {
                 int n = in.readableBytes();
                 bytesFromClient += n;
                 proxy.counters().fromClient(n);
+                if (f.pooled() != null) {
+                    f.pooled().pool().countReceived(n);
+                }
                 if (f.pooled() != null && f.fromClient().terminateAt() >= 0) {
                     // A pooled server must not see its client's Terminate: it serves the next client.
                     int upTo = f.fromClient().terminateAt();
@@ -143,6 +146,7 @@ public final class ClientSession {
                 int n = in.readableBytes();
                 bytesFromClient += n;
                 proxy.counters().fromClient(n);
+                p.waiter().pool().countReceived(n);
                 p.tx().onClientBytes(in);
             }
             case WaitingForServer w -> w.pending().add(client.alloc(), in);
@@ -505,7 +509,7 @@ public final class ClientSession {
             return;
         }
         PooledClient waiter = new PooledClient(this, client.eventLoop(), backend, a.routed().hosts(), login.startup(),
-                forBackend, credentials, pool);
+                forBackend, credentials, pool, proxy.metrics());
         Inbox pending = new Inbox();
         if (rest != null) {
             pending.add(client.alloc(), rest);
@@ -513,7 +517,7 @@ public final class ClientSession {
         state = new WaitingForServer(login, backend, waiter, pending);
         // The login is done; the wait for a server is bounded by query_wait_timeout, as every later wait.
         loginTimeout.cancel(false);
-        pool.acquire(waiter);
+        waiter.acquire();
     }
 
     /** A pooled server for {@code waiter}: the first ends the login, later ones serve the client's transactions. */
@@ -536,6 +540,10 @@ public final class ClientSession {
             error.release();
             return;
         }
+        if (error.readableBytes() > 5) {
+            proxy.metrics().error(ErrorResponse.sqlStateOf(error.slice(error.readerIndex() + 5,
+                    error.readableBytes() - 5)));
+        }
         if (state instanceof WaitingForServer) {
             logLoginFailure(why);
             proxy.counters().rejected();
@@ -553,7 +561,7 @@ public final class ClientSession {
         }
         TransactionClient tx = null;
         if (server.pool().config().mode() == dev.pgmux.PoolMode.TRANSACTION) {
-            tx = new TransactionClient(this, client, w.waiter());
+            tx = new TransactionClient(this, client, w.waiter(), proxy.metrics());
             TransactionClient live = tx;
             proxy.cancels().remove(cancelKey);
             cancelKey = proxy.cancels().registerLive(live::cancelTarget, secretLength);
@@ -564,6 +572,7 @@ public final class ClientSession {
         client.write(new dev.pgmux.protocol.backend.ReadyForQuery((byte) 'I').encode(client.alloc()));
         client.flush();
         proxy.counters().established();
+        proxy.metrics().login(System.nanoTime() - w.login().startNanos());
         ByteBuf pending = w.pending().take();
         if (tx != null) {
             state = new Pooling(w.login(), w.backend(), w.waiter(), tx);
@@ -571,8 +580,9 @@ public final class ClientSession {
             tx.start(server, pending);
         } else {
             server.connection().owner(new ServerEvents(this, client, proxy));
+            RequestClock clock = new RequestClock(proxy.metrics(), server.pool());
             Forwarding f = new Forwarding(w.login(), w.backend(), server.connection(), server.connection().host(),
-                    new MessageScanner(true), new MessageScanner(false), server);
+                    new MessageScanner(true, clock, null), new MessageScanner(false, clock, proxy.metrics()), server);
             state = f;
             client.config().setAutoRead(true);
             if (pending != null) {
@@ -625,6 +635,9 @@ public final class ClientSession {
         int n = data.readableBytes();
         bytesFromServer += n;
         proxy.counters().toClient(n);
+        if (f.pooled() != null) {
+            f.pooled().pool().countSent(n);
+        }
         client.write(data, client.voidPromise());
     }
 
@@ -651,9 +664,11 @@ public final class ClientSession {
 
     /** The relayed login is over: bytes pass through from here on. */
     void startForwarding(Relaying r) {
-        state = new Forwarding(r.login(), r.backend(), r.server(), r.server().host(), new MessageScanner(true),
-                new MessageScanner(false), null);
+        RequestClock clock = new RequestClock(proxy.metrics(), null);
+        state = new Forwarding(r.login(), r.backend(), r.server(), r.server().host(), new MessageScanner(true, clock, null),
+                new MessageScanner(false, clock, proxy.metrics()), null);
         proxy.counters().established();
+        proxy.metrics().login(System.nanoTime() - r.login().startNanos());
         loginTimeout.cancel(false);
         // From here on both sides read by themselves and stop only while the other side cannot take more
         // (writability). Requesting each read by hand would cost two epoll_ctl calls per read on epoll.
@@ -766,6 +781,7 @@ public final class ClientSession {
         if (!(state instanceof Forwarding) && !(state instanceof Pooling)) {
             proxy.counters().rejected();
         }
+        proxy.metrics().error(error.sqlState());
         client.writeAndFlush(error.encode(client.alloc(), more)).addListener(ChannelFutureListener.CLOSE);
         finish(error.message());
     }

@@ -441,7 +441,8 @@ final class ConsoleEngine {
 
     /** The totals of one pool in SHOW STATS order: assignments, transactions, queries, bytes in, bytes out, transaction, query and wait time (µs), parses by clients and servers, binds. */
     private static long[] totals(PoolStats s) {
-        return new long[] {s.waits(), s.transactions(), s.queries(), 0, 0, 0, 0, s.waitNanos() / 1000, 0, 0, 0};
+        return new long[] {s.serverAssignments(), s.transactions(), s.queries(), s.bytesReceived(), s.bytesSent(),
+                s.xactNanos() / 1000, s.queryNanos() / 1000, s.waitNanos() / 1000, 0, 0, 0};
     }
 
     private Map<String, long[]> allTotals() {

@@ -1,6 +1,7 @@
 package dev.pgmux.session;
 
 import java.util.ArrayDeque;
+import java.util.function.LongConsumer;
 
 /**
  * What a pooled server still owes its client, in order: one entry per message sent that the server answers
@@ -21,37 +22,44 @@ final class Expectations {
 
     /**
      * One expected answer; {@code onSuccess}/{@code onFailure} (may be null) run when it completes or is skipped;
-     * an error answering it names statement {@code renameFrom}, which the client knows as {@code renameTo} (or null).
+     * an error answering it names statement {@code renameFrom}, which the client knows as {@code renameTo} (or null);
+     * {@code sentNanos} is when the request a ReadyForQuery answers began (0: not timed).
      */
     record Entry(Kind kind, boolean hidden, Runnable onSuccess, Runnable onFailure, String renameFrom,
-                 String renameTo) {
+                 String renameTo, long sentNanos) {
     }
 
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
-    private final Runnable onReady;
+    private final LongConsumer onReady;
     private final Runnable onError;
     private boolean skipping;
 
     /**
-     * @param onReady runs at each ReadyForQuery the client expects (not those of pgmux's own queries)
+     * @param onReady runs at each ReadyForQuery the client expects (not those of pgmux's own queries), with the
+     *                {@code sentNanos} of the request it answers
      * @param onError runs at each ErrorResponse
      */
-    Expectations(Runnable onReady, Runnable onError) {
+    Expectations(LongConsumer onReady, Runnable onError) {
         this.onReady = onReady;
         this.onError = onError;
     }
 
     void add(Kind kind) {
-        queue.addLast(new Entry(kind, false, null, null, null, null));
+        add(kind, 0);
+    }
+
+    /** A client's request that began at {@code sentNanos} (a Sync's, its batch's first message). */
+    void add(Kind kind, long sentNanos) {
+        queue.addLast(new Entry(kind, false, null, null, null, null, sentNanos));
     }
 
     void add(Kind kind, boolean hidden, Runnable onSuccess, Runnable onFailure) {
-        queue.addLast(new Entry(kind, hidden, onSuccess, onFailure, null, null));
+        queue.addLast(new Entry(kind, hidden, onSuccess, onFailure, null, null, 0));
     }
 
     /** An answer whose error names {@code from}, which the client calls {@code to}. */
     void addRenamed(Kind kind, String from, String to) {
-        queue.addLast(new Entry(kind, false, null, null, from, to));
+        queue.addLast(new Entry(kind, false, null, null, from, to, 0));
     }
 
     /** The entry the next server message answers, or null. */
@@ -123,7 +131,7 @@ final class Expectations {
                 head.onSuccess().run();
             }
             if (type == 'Z' && !head.hidden()) {
-                onReady.run();
+                onReady.accept(head.sentNanos());
             }
         }
         return !head.hidden();

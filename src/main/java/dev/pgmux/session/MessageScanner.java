@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.metrics.ProxyMetrics;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -8,10 +9,18 @@ import io.netty.buffer.ByteBuf;
  * graceful shutdown wait for an idle session and insert its own ErrorResponse only between two messages.
  *
  * <p>Frontend streams count the messages that each produce exactly one ReadyForQuery (Query, Sync,
- * FunctionCall); backend streams count ReadyForQuery and remember its transaction status.
+ * FunctionCall); backend streams count ReadyForQuery and remember its transaction status. With a
+ * {@link RequestClock} (one for both streams of a session) they also time requests and transactions, and a
+ * backend stream counts the class of each ErrorResponse's SQLSTATE ({@link ErrorClassScan}): the only work that adds
+ * to a message is at ReadyForQuery and ErrorResponse, and at the messages that start or end a request.
  */
 final class MessageScanner {
     private final boolean frontend;
+    /** Null: nothing timed or counted. */
+    private final RequestClock clock;
+    private final ErrorClassScan errors;
+    /** The time of the read being scanned, once asked for, or 0. */
+    private long scanNanos;
     private final byte[] header = new byte[5];
     private int headerFill;
     private long bodyLeft;
@@ -27,20 +36,37 @@ final class MessageScanner {
     private int terminateAt = -1;
 
     MessageScanner(boolean frontend) {
+        this(frontend, null, null);
+    }
+
+    /**
+     * @param clock   where requests and ReadyForQuery go (shared by the session's two scanners), or null
+     * @param metrics where a backend stream counts ErrorResponses, or null
+     */
+    MessageScanner(boolean frontend, RequestClock clock, ProxyMetrics metrics) {
         this.frontend = frontend;
+        this.clock = clock;
+        this.errors = frontend || metrics == null ? null : new ErrorClassScan(metrics);
     }
 
     void scan(ByteBuf buf) {
         int i = buf.readerIndex();
         final int end = buf.writerIndex();
         terminateAt = -1;
+        scanNanos = 0;
         while (i < end && !broken) {
             if (bodyLeft > 0) {
                 if (statusPending) {
                     transactionStatus = buf.getByte(i);
                     statusPending = false;
+                    if (clock != null) {
+                        clock.ready(transactionStatus, now());
+                    }
                 }
                 int n = (int) Math.min(bodyLeft, end - i);
+                if (errors != null && errors.active()) {
+                    errors.feed(buf, i, i + n);
+                }
                 i += n;
                 bodyLeft -= n;
             } else if (headerFill == 0 && end - i >= 5) {
@@ -69,10 +95,28 @@ final class MessageScanner {
         bodyLeft = length - 4L;
         if (frontend) {
             onFrontendMessage(type);
-        } else if (type == 'Z') {
+            return;
+        }
+        if (errors != null && errors.active()) {
+            errors.end(); // the last ErrorResponse had no code
+        }
+        if (type == 'Z') {
             syncPoints++;
             statusPending = bodyLeft > 0;
+            if (!statusPending && clock != null) {
+                clock.ready(transactionStatus, now());
+            }
+        } else if (type == 'E' && errors != null) {
+            errors.start();
         }
+    }
+
+    /** The time of this read. */
+    private long now() {
+        if (scanNanos == 0) {
+            scanNanos = System.nanoTime();
+        }
+        return scanNanos;
     }
 
     /**
@@ -86,36 +130,56 @@ final class MessageScanner {
                 syncPoints++;
                 syncsSinceExecute = 0;
                 extendedSinceSync = false;
+                if (clock != null) {
+                    clock.requestSent(now());
+                }
             }
             case 'E' -> {
                 syncsSinceExecute = 0;
                 extendedSinceSync = true;
+                if (clock != null) {
+                    clock.batchMessage(now());
+                }
             }
-            case 'P', 'B', 'D', 'C', 'H' -> extendedSinceSync = true;
+            case 'P', 'B', 'D', 'C', 'H' -> {
+                extendedSinceSync = true;
+                if (clock != null) {
+                    clock.batchMessage(now());
+                }
+            }
             case 'S' -> {
                 if (!copyIn) {
                     syncPoints++;
                     syncsSinceExecute++;
                     extendedSinceSync = false;
+                    if (clock != null) {
+                        clock.requestSent(now());
+                    }
                 }
             }
             case 'd' -> {
                 if (!copyIn) {
                     copyIn = true;
-                    syncPoints -= syncsSinceExecute;
-                    syncsSinceExecute = 0;
+                    dropSyncsSinceExecute();
                 }
             }
             case 'c', 'f' -> {
                 if (!copyIn) {
-                    syncPoints -= syncsSinceExecute;
-                    syncsSinceExecute = 0;
+                    dropSyncsSinceExecute();
                 }
                 copyIn = false;
             }
             default -> {
             }
         }
+    }
+
+    private void dropSyncsSinceExecute() {
+        syncPoints -= syncsSinceExecute;
+        if (clock != null) {
+            clock.unsent(syncsSinceExecute);
+        }
+        syncsSinceExecute = 0;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.pgmux.session;
 
 import dev.pgmux.BackendConfig;
+import dev.pgmux.metrics.ProxyMetrics;
 import dev.pgmux.pool.Pool;
 import dev.pgmux.pool.PooledServer;
 import dev.pgmux.pool.Tag;
@@ -25,10 +26,14 @@ final class PooledClient implements Waiter, Pool.Leaving {
     private final ProxyRelay.BackendCredentials credentials;
     private final Pool pool;
     private final Tag tag;
+    private final ProxyMetrics metrics;
     private boolean left;
+    /** When the client began waiting for a server, or 0 when it is not waiting. */
+    private long waitingSince;
 
     PooledClient(ClientSession session, EventLoop loop, BackendConfig backend, List<ServerConnection.Host> hosts,
-                 StartupMessage startup, StartupMessage forBackend, ProxyRelay.BackendCredentials credentials, Pool pool) {
+                 StartupMessage startup, StartupMessage forBackend, ProxyRelay.BackendCredentials credentials, Pool pool,
+                 ProxyMetrics metrics) {
         this.session = session;
         this.loop = loop;
         this.backend = backend;
@@ -38,6 +43,13 @@ final class PooledClient implements Waiter, Pool.Leaving {
         this.credentials = credentials;
         this.pool = pool;
         this.tag = Tag.of(forBackend);
+        this.metrics = metrics;
+    }
+
+    /** Asks the pool for a server; the wait is timed until one comes, or the wait fails. */
+    void acquire() {
+        waitingSince = System.nanoTime();
+        pool.acquire(this);
     }
 
     @Override
@@ -52,12 +64,22 @@ final class PooledClient implements Waiter, Pool.Leaving {
 
     @Override
     public void onServer(PooledServer server) {
+        waited();
+        pool.countAssignment();
         session.onPooledServer(this, server);
     }
 
     @Override
     public void onFailed(ByteBuf error, String why) {
+        waited();
         session.onPoolFailed(this, error, why);
+    }
+
+    private void waited() {
+        if (waitingSince != 0) {
+            metrics.poolWait(System.nanoTime() - waitingSince);
+            waitingSince = 0;
+        }
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.pgmux.RoleCheck;
 import dev.pgmux.Router;
 import dev.pgmux.auth.AuthFile;
 import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.metrics.ProxyMetrics;
 import dev.pgmux.server.HostSelector;
 import dev.pgmux.server.ServerContext;
 import dev.pgmux.tls.BackendTls;
@@ -23,7 +24,7 @@ import java.util.function.Supplier;
 
 /**
  * What all sessions of one proxy share, in parts that change together: the configuration (one snapshot, replaced
- * whole on reload), the counters, the open-connection slots, the cluster's peers, the cancel registry, the
+ * whole on reload), the counters and measurements, the open-connection slots, the cluster's peers, the cancel registry, the
  * servers' shared context, the hidden users' timing, and the set of live sessions (for a graceful shutdown).
  */
 public final class ProxyContext {
@@ -47,6 +48,7 @@ public final class ProxyContext {
     private volatile Map<Integer, InetSocketAddress> peers = Map.of();
     private volatile boolean draining;
     private final Counters counters = new Counters();
+    private final ProxyMetrics metrics;
     private final ClientSlots clients = new ClientSlots();
     private final LoginTiming loginTiming = new LoginTiming();
     private final CancelRegistry cancels;
@@ -70,6 +72,13 @@ public final class ProxyContext {
     /** @param instanceId this instance's id in a cluster (1 to 255), or 0 for none: it goes into cancel keys */
     public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
                         ExecutorService routerExecutor, int instanceId) {
+        this(router, limits, serverTls, transport, routerExecutor, instanceId, new ProxyMetrics());
+    }
+
+    /** @param metrics where the sessions' measurements go */
+    public ProxyContext(Router router, Limits limits, ServerTls serverTls, Transport transport,
+                        ExecutorService routerExecutor, int instanceId, ProxyMetrics metrics) {
+        this.metrics = metrics;
         this.settings = new Settings(router, limits, null, false, serverTls);
         this.cancels = new CancelRegistry(instanceId);
         this.transport = transport;
@@ -234,6 +243,11 @@ public final class ProxyContext {
 
     Counters counters() {
         return counters;
+    }
+
+    /** The latency histograms and error counts of this proxy. */
+    public ProxyMetrics metrics() {
+        return metrics;
     }
 
     ClientSlots clients() {

@@ -42,6 +42,7 @@ final class RelayedLogin {
                         proxy.loginTiming().rememberPasswordFailureLocation(e.message());
                     }
                     session.logLoginFailure("backend refused login sqlstate=" + e.sqlState());
+                    proxy.metrics().error(e.sqlState());
                     client.write(e.message());
                 }
                 case AuthRelay.SwapKey k -> {

@@ -50,9 +50,13 @@ final class RouteLookup {
         }
         CompletableFuture<BackendConfig> answer = new CompletableFuture<>();
         Future<?> task = proxy.routerExecutor().submit(() -> {
+            long start = System.nanoTime();
             try {
-                answer.complete(callRouter(router, request));
+                BackendConfig backend = callRouter(router, request);
+                proxy.metrics().router(System.nanoTime() - start);
+                answer.complete(backend);
             } catch (Throwable t) {
+                proxy.metrics().router(System.nanoTime() - start);
                 answer.completeExceptionally(t);
             }
         });
@@ -76,9 +80,12 @@ final class RouteLookup {
     private static void routeHere(ProxyContext proxy, Router router, RouteRequest request, EventLoop loop,
                                   BiConsumer<Routed, Throwable> then) {
         BackendConfig backend;
+        long start = System.nanoTime();
         try {
             backend = callRouter(router, request);
+            proxy.metrics().router(System.nanoTime() - start);
         } catch (Throwable t) {
+            proxy.metrics().router(System.nanoTime() - start);
             then.accept(null, unwrap(t));
             return;
         }

@@ -1,5 +1,7 @@
 package dev.pgmux.session;
 
+import dev.pgmux.metrics.ProxyMetrics;
+import dev.pgmux.protocol.ErrorResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
@@ -8,10 +10,13 @@ import java.nio.charset.StandardCharsets;
  * The bytes a transaction-pooled server sends, on their way to the client: message headers are read (never the
  * bodies, but for the status of ReadyForQuery) to match each message to what it answers ({@link Expectations}), and
  * the runs of bytes that belong to the client are written to it as slices of the buffer read. Hidden answers are
- * left out; a header split between two reads is carried over to the next.
+ * left out; a header split between two reads is carried over to the next. The SQLSTATE class of each
+ * ErrorResponse is counted on the way ({@link ErrorClassScan}).
  */
 final class ServerStream {
     private final Expectations expect;
+    private final ProxyMetrics metrics;
+    private final ErrorClassScan errors;
     private long bodyLeft;
     private boolean passing = true;
     private boolean statusPending;
@@ -24,8 +29,10 @@ final class ServerStream {
         return bodyLeft > 0 || carry != null;
     }
 
-    ServerStream(Expectations expect) {
+    ServerStream(Expectations expect, ProxyMetrics metrics) {
         this.expect = expect;
+        this.metrics = metrics;
+        this.errors = new ErrorClassScan(metrics);
     }
 
     /** A new server: nothing half-read. */
@@ -34,6 +41,7 @@ final class ServerStream {
         passing = true;
         statusPending = false;
         status = 'I';
+        errors.end();
         release();
     }
 
@@ -78,6 +86,9 @@ final class ServerStream {
                         statusPending = false;
                     }
                     int n = (int) Math.min(bodyLeft, end - i);
+                    if (errors.active()) {
+                        errors.feed(data, i, i + n);
+                    }
                     if (passing && run < 0) {
                         run = i;
                     } else if (!passing) {
@@ -97,6 +108,9 @@ final class ServerStream {
                 if (length < 4) {
                     return false;
                 }
+                if (errors.active()) {
+                    errors.end(); // the last ErrorResponse had no code
+                }
                 Expectations.Entry head = type == 'E' ? expect.head() : null;
                 if (head != null && head.renameTo() != null) {
                     if (end - i < length + 1) {
@@ -105,6 +119,7 @@ final class ServerStream {
                         return true;
                     }
                     expect.onMessage(type);
+                    metrics.error(ErrorResponse.sqlStateOf(data.slice(i + 5, length - 4)));
                     run = write(client, data, run, i);
                     ByteBuf renamed = renamed(data.slice(i, length + 1), client, head.renameFrom(), head.renameTo());
                     forwarded += renamed.readableBytes();
@@ -115,6 +130,8 @@ final class ServerStream {
                 passing = expect.onMessage(type);
                 if (type == 'Z') {
                     statusPending = length > 4;
+                } else if (type == 'E') {
+                    errors.start();
                 }
                 if (passing) {
                     if (run < 0) {

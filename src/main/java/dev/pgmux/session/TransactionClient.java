@@ -3,6 +3,7 @@ package dev.pgmux.session;
 import dev.pgmux.PoolConfig;
 import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.cancel.CancelRegistry;
+import dev.pgmux.metrics.ProxyMetrics;
 import dev.pgmux.pool.Pool;
 import dev.pgmux.pool.PooledServer;
 import dev.pgmux.pool.SessionStateScan;
@@ -28,6 +29,10 @@ import java.util.List;
  * its own. A statement that leaves state on its server ({@link SessionStateScan}) pins the client to that server
  * until it leaves (or is refused, or ignored, as the route's {@code on_session_state} says).
  *
+ * <p>Each request is timed from its first message to its ReadyForQuery, each transaction from its first request to
+ * the moment it ends outside a transaction with nothing in flight (where an unpinned client gives its server back):
+ * a transaction is counted there, so a pipeline of several transactions sent at once counts as one.
+ *
  * <p>Everything runs on the client's event loop, where its servers live too.
  */
 final class TransactionClient implements ServerOwner {
@@ -39,6 +44,7 @@ final class TransactionClient implements ServerOwner {
     private final PooledClient waiter;
     private final Pool pool;
     private final PoolConfig config;
+    private final ProxyMetrics metrics;
     private final Inbox inbox = new Inbox();
     private final ClientStatements statements = new ClientStatements();
     private final Expectations expect;
@@ -62,16 +68,23 @@ final class TransactionClient implements ServerOwner {
     private boolean unnamedCleared;
     private boolean copyIn;
     private int syncsSinceExecute;
+    /** When the first message of the batch being sent went out. */
+    private long batchStart;
+    /** When the transaction under way began, or 0 outside one. */
+    private long transactionStart;
+    /** When the last ReadyForQuery for the client came, or 0: where a transaction that ends there ends. */
+    private long readyNanos;
 
-    TransactionClient(ClientSession session, Channel client, PooledClient waiter) {
+    TransactionClient(ClientSession session, Channel client, PooledClient waiter, ProxyMetrics metrics) {
         this.session = session;
         this.client = client;
         this.waiter = waiter;
         this.pool = waiter.pool();
         this.config = pool.config();
+        this.metrics = metrics;
         this.carried = new CarriedSettings(config.onSessionState(), this::notePin);
         this.expect = new Expectations(this::onReady, carried::failed);
-        this.fromServer = new ServerStream(expect);
+        this.fromServer = new ServerStream(expect, metrics);
     }
 
     /** Where a cancel request goes now: the server running the client's transaction, or nowhere. */
@@ -159,15 +172,21 @@ final class TransactionClient implements ServerOwner {
         }
     }
 
-    /** A ReadyForQuery the client expects. */
-    private void onReady() {
+    /** A ReadyForQuery the client expects, for a request that began at {@code sentNanos}. */
+    private void onReady(long sentNanos) {
         copyIn = false;
         carried.onReady(server);
+        readyNanos = System.nanoTime();
+        if (sentNanos != 0) {
+            long took = readyNanos - sentNanos;
+            metrics.query(took);
+            pool.countQueryTime(took);
+        }
     }
 
     private void acquire() {
         waiting = true;
-        pool.acquire(waiter);
+        waiter.acquire();
         if (waiting) {
             client.config().setAutoRead(false); // what the client sends next waits in the socket meanwhile
         }
@@ -179,6 +198,12 @@ final class TransactionClient implements ServerOwner {
                 || inbox.isReadable() || !fromServer.idle() || fromServer.status() != 'I') {
             return;
         }
+        if (transactionStart != 0) {
+            long took = (readyNanos != 0 ? readyNanos : System.nanoTime()) - transactionStart;
+            transactionStart = 0;
+            metrics.transaction(took);
+            pool.countTransaction(took);
+        }
         if (pin != null) {
             if (session.drainRequested()) {
                 session.terminate(); // a graceful shutdown ends a pinned client between transactions
@@ -189,7 +214,6 @@ final class TransactionClient implements ServerOwner {
         server = null;
         cancelTarget = null;
         client.flush(); // the server's read-complete goes to its next holder from here on
-        pool.countTransaction();
         pool.release(s);
         if (session.drainDue()) {
             session.terminate();
@@ -330,6 +354,10 @@ final class TransactionClient implements ServerOwner {
         if (!sinceSync && type != 'S') {
             // A batch (up to its Sync, or a simple query) opens: outside a transaction, with nothing else in flight?
             carried.batchOpens(!expect.clientAwaits() && fromServer.status() == 'I' && !expect.skipping());
+            batchStart = System.nanoTime();
+            if (transactionStart == 0) {
+                transactionStart = batchStart;
+            }
         }
         if (expect.skipping() && type != 'S') {
             sinceSync = true;
@@ -351,16 +379,17 @@ final class TransactionClient implements ServerOwner {
             }
             case 'S' -> {
                 if (!copyIn) {
+                    long start = sinceSync ? batchStart : System.nanoTime(); // a Sync alone is a request of its own
                     sinceSync = false;
                     syncsSinceExecute++;
-                    expect.add(Kind.SYNC);
+                    expect.add(Kind.SYNC, start);
                     expect.syncSent();
                     pool.countQuery();
                 }
                 send(frame);
             }
             case 'F' -> {
-                expect.add(Kind.QUERY);
+                expect.add(Kind.QUERY, batchStart);
                 send(frame);
             }
             default -> {
@@ -382,7 +411,7 @@ final class TransactionClient implements ServerOwner {
         unnamedHere = false;
         sinceSync = false;
         syncsSinceExecute = 0;
-        expect.add(Kind.QUERY);
+        expect.add(Kind.QUERY, batchStart);
         pool.countQuery();
         if (found != null && config.onSessionState() == SessionStatePolicy.ERROR) {
             frame.release();
@@ -625,6 +654,7 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         session.countFromServer(fromServer.lastForwarded());
+        pool.countSent(fromServer.lastForwarded());
         if (expect.isEmpty()) {
             releaseIfDone();
         }

@@ -3,11 +3,14 @@ package dev.pgmux.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgmux.ProxyStats;
+import dev.pgmux.metrics.ProxyCollector;
+import dev.pgmux.metrics.ProxyMetrics;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +24,8 @@ class AdminServerTest {
     @BeforeEach
     void start() throws Exception {
         admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), ready::get,
-                () -> Metrics.format(new ProxyStats(3, 10, 2, 1, 7, 4, 1000, 2000), "1.2\"3"));
+                Metrics.withJvm(new ProxyCollector(() -> new ProxyStats(3, 10, 2, 1, 7, 4, 1000, 2000), List::of,
+                        new ProxyMetrics(), () -> 100, "1.2\"3")));
     }
 
     @AfterEach
@@ -52,14 +56,44 @@ class AdminServerTest {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).contains(Metrics.CONTENT_TYPE);
-        assertThat(r.body()).contains("# TYPE pgmux_client_connections gauge\npgmux_client_connections 3\n",
-                "\npgmux_client_connections_accepted_total 10\n", "\npgmux_client_connections_rejected_total 2\n",
-                "\npgmux_cancel_requests_total 1\n", "\npgmux_sessions_established_total 7\n",
-                "\npgmux_backend_connect_failures_total 4\n", "\npgmux_client_received_bytes_total 1000\n",
-                "\npgmux_client_sent_bytes_total 2000\n", "pgmux_build_info{version=\"1.2\\\"3\"} 1\n");
+        assertThat(r.body()).contains("# TYPE pgmux_client_connections gauge\npgmux_client_connections 3.0\n",
+                "# TYPE pgmux_client_connections_accepted_total counter\n",
+                "\npgmux_client_connections_accepted_total 10.0\n", "\npgmux_client_connections_rejected_total 2.0\n",
+                "\npgmux_cancel_requests_total 1.0\n", "\npgmux_sessions_established_total 7.0\n",
+                "\npgmux_backend_connect_failures_total 4.0\n", "\npgmux_client_received_bytes_total 1000.0\n",
+                "\npgmux_client_sent_bytes_total 2000.0\n", "# TYPE pgmux_build_info gauge\n",
+                "pgmux_build_info{version=\"1.2\\\"3\"} 1\n",
+                "# TYPE pgmux_query_duration_seconds histogram\n", "\npgmux_query_duration_seconds_count 0\n",
+                "# TYPE jvm_memory_used_bytes gauge\n", "# TYPE process_cpu_seconds_total counter\n");
         // every sample line is NAME VALUE or NAME{LABELS} VALUE; every other line a HELP or TYPE comment
-        assertThat(r.body().lines()).allMatch(l -> l.matches("# (HELP|TYPE) pgmux_[a-z_]+ .+")
-                || l.matches("pgmux_[a-z_]+(\\{[a-z]+=\"(?:[^\"\\\\]|\\\\.)*\"})? [0-9]+"));
+        assertThat(r.body().lines()).allMatch(l -> l.matches("# (HELP|TYPE) [a-z_]+ .+")
+                || l.matches("[a-z_]+(\\{[a-z_]+=\"(?:[^\"\\\\]|\\\\.)*\"(,[a-z_]+=\"(?:[^\"\\\\]|\\\\.)*\")*})? \\S+"));
+        assertThat(r.body()).doesNotContain("# EOF");
+    }
+
+    @Test
+    void metricsInOpenMetricsWhenAskedFor() throws Exception {
+        // what Prometheus sends by default
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/metrics")).header("Accept",
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                        + "text/plain;version=0.0.4;q=0.5,*/*;q=0.1").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).contains(Metrics.OPENMETRICS_CONTENT_TYPE);
+        assertThat(r.body()).contains("# TYPE pgmux_client_connections_accepted counter\n",
+                "\npgmux_client_connections_accepted_total 10.0\n", "# TYPE pgmux_build info\n",
+                "\npgmux_build_info{version=\"1.2\\\"3\"} 1\n", "# UNIT pgmux_query_duration_seconds seconds\n")
+                .endsWith("# EOF\n");
+        // a scraper that prefers protobuf (native histograms) gets a text format it also accepts
+        HttpResponse<String> proto = http.send(HttpRequest.newBuilder(uri("/metrics")).header("Accept",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,"
+                        + "application/openmetrics-text;version=1.0.0;q=0.5").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(proto.statusCode()).isEqualTo(200);
+        assertThat(proto.headers().firstValue("Content-Type")).contains(Metrics.OPENMETRICS_CONTENT_TYPE);
+        HttpResponse<String> head = http.send(HttpRequest.newBuilder(uri("/metrics"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
     }
 
     @Test

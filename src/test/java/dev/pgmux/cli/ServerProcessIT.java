@@ -194,8 +194,8 @@ class ServerProcessIT {
 
         try (Connection alice = connect(TestServers.ALICE, TestServers.ALICE_PASSWORD)) {
             assertThat(query(alice, "select 'counted'")).isEqualTo("counted");
-            assertThat(http("/metrics")).startsWith("200 ").contains("\npgmux_client_connections 1\n",
-                    "\npgmux_sessions_established_total 1\n").containsPattern("\npgmux_client_sent_bytes_total [1-9]");
+            assertThat(http("/metrics")).startsWith("200 ").contains("\npgmux_client_connections 1.0\n",
+                    "\npgmux_sessions_established_total 1.0\n").containsPattern("\npgmux_client_sent_bytes_total [1-9]");
             // Long enough for the probes below to land while the query runs, even on a busy machine.
             CompletableFuture<String> sleep = CompletableFuture.supplyAsync(() -> query(alice,
                     "select 'slept' from pg_sleep(3)"));

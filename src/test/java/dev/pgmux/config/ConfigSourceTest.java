@@ -126,8 +126,8 @@ class ConfigSourceTest {
         assertThat(e.errors()).singleElement().hasToString(file() + ":2: listen_on: unknown key (known keys: "
                 + "admin_listen, admin_users, allow_cleartext_without_tls, auth_file, auth_query, auth_query_cache_ttl,"
                 + " auth_user, cluster, console_database, default_route,"
-                + " hide_unknown_users, limits, listen, log, proxy_protocol, role_check, router, routes, stats_users,"
-                + " threads, timeouts, tls, unix_socket_dir, unix_socket_mode)");
+                + " hide_unknown_users, limits, listen, log, metrics_pool_labels, proxy_protocol, role_check, router,"
+                + " routes, stats_users, threads, timeouts, tls, unix_socket_dir, unix_socket_mode)");
     }
 
     @Test
@@ -356,7 +356,8 @@ class ConfigSourceTest {
                 Map.entry("PGMUX_DEFAULT_ROUTE", "h:9"),
                 Map.entry("PGMUX_UNIX_SOCKET_DIR", "/run/pgmux"),
                 Map.entry("PGMUX_UNIX_SOCKET_MODE", "0770"),
-                Map.entry("PGMUX_PROXY_PROTOCOL_TRUSTED", "10.0.0.0/8, 192.168.1.7"));
+                Map.entry("PGMUX_PROXY_PROTOCOL_TRUSTED", "10.0.0.0/8, 192.168.1.7"),
+                Map.entry("PGMUX_METRICS_POOL_LABELS", "7"));
         assertThat(env.keySet()).containsExactlyInAnyOrderElementsOf(ConfigSource.ENVIRONMENT.keySet());
         ServerConfig c = new ConfigSource(null, env, List.of()).load();
         assertThat(c).isEqualTo(new ServerConfig(List.of("127.0.0.1:1"), new HostPort("127.0.0.1", 2), 2,
@@ -366,7 +367,7 @@ class ConfigSourceTest {
                         Duration.ofSeconds(8)).withMaxHostConnections(9),
                 new ServerConfig.Log("error", ServerConfig.LogFormat.JSON), Map.of(), BackendConfig.of("h", 9, null), null,
                 null, null, false, null, false, Path.of("/run/pgmux"), 0770,
-                ProxyProtocol.trusting("10.0.0.0/8", "192.168.1.7")));
+                ProxyProtocol.trusting("10.0.0.0/8", "192.168.1.7"), null, 7));
     }
 
     @Test

@@ -150,8 +150,14 @@ class PoolingIT {
             assertThat(s.serversActive() + s.serversIdle()).isLessThanOrEqualTo(2);
             assertThat(s.transactions()).isGreaterThanOrEqualTo(6 * 50);
         });
-        assertThat(dev.pgmux.admin.Metrics.format(proxy.stats(), proxy.poolStats(), "test"))
-                .containsPattern("pgmux_pool_transactions_total\\{pool=\"alice@postgres/[^\"]+\",mode=\"transaction\"} [1-9]")
+        String metrics = dev.pgmux.admin.Metrics.withJvm(dev.pgmux.metrics.ProxyCollector.of(proxy, () -> 100, "test"))
+                .text();
+        assertThat(metrics)
+                .containsPattern("pgmux_pool_transactions_total\\{mode=\"transaction\",pool=\"alice@postgres/[^\"]+\"} [1-9]")
+                .containsPattern("pgmux_pool_query_seconds_total\\{mode=\"transaction\",pool=\"alice@postgres/[^\"]+\"} 0\\.[0-9]*[1-9]")
+                .containsPattern("\npgmux_query_duration_seconds_count [1-9][0-9]{2,}\n")
+                .containsPattern("\npgmux_transaction_duration_seconds_count [1-9][0-9]{2,}\n")
+                .containsPattern("\npgmux_pool_wait_duration_seconds_count [1-9]")
                 .contains("# TYPE pgmux_pool_clients_waiting gauge");
     }
 
