@@ -59,6 +59,35 @@ final class Matrix {
         return cells.get(mode).get(check).getOrDefault(driver, Cell.NOT_RUN);
     }
 
+    /** The cells of {@code drivers} marked ✔ here and not in {@code now}, one line each. */
+    List<String> lostPasses(Matrix now, List<Driver> drivers) {
+        List<String> lost = new ArrayList<>();
+        for (Mode mode : Mode.values()) {
+            for (Check check : Check.values()) {
+                for (Driver d : drivers) {
+                    Cell cell = now.get(mode, check, d.id);
+                    if (get(mode, check, d.id).outcome == Outcome.PASS && cell.outcome != Outcome.PASS) {
+                        lost.add(d.title + ", " + mode.title + ", " + check.title + ": " + cell.outcome.symbol
+                                + (cell.note == null ? "" : " " + cell.note));
+                    }
+                }
+            }
+        }
+        return lost;
+    }
+
+    /** Takes the cells and version of a driver from another matrix. */
+    void keep(Matrix from, String driver) {
+        for (Mode mode : Mode.values()) {
+            for (Check check : Check.values()) {
+                put(mode, check, driver, from.get(mode, check, driver));
+            }
+        }
+        if (from.versions.containsKey(driver)) {
+            versions.put(driver, from.versions.get(driver));
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ writing
 
     String markdown() {
