@@ -67,7 +67,11 @@ class DriverMatrixIT {
     static final Duration VICTIMS_TIMEOUT = Duration.ofSeconds(60);
     static final boolean CI = "true".equals(System.getenv("CI"));
 
-    /** Why a cell is what it is, where its own line does not say: by check and mode, or by driver, check and mode. */
+    /**
+     * Why a cell is what it is, where the program's line does not say it well: by {@code check/mode/outcome} or
+     * {@code driver/check/mode/outcome} ({@code *} for every mode). A failure without a note here gets the program's
+     * reason; a cell that is not applicable gets the program's reason.
+     */
     static final Map<String, String> NOTES = Map.of(
             "channel_binding/passthrough/FAIL", "By design. With `auth: passthrough` the client's SCRAM exchange is"
                     + " with the server, while its TLS ends at pgmux: no certificate is common to both ends, so pgmux"
