@@ -67,6 +67,9 @@ public final class AdminServer implements AutoCloseable {
                     case "/metrics" -> {
                         if (metrics == null) {
                             respond(exchange, 404, "not found");
+                        } else if (!exchange.getRequestMethod().equals("GET")
+                                && !exchange.getRequestMethod().equals("HEAD")) {
+                            respond(exchange, 405, "method not allowed"); // before the scrape, not after it
                         } else {
                             Metrics.Body body = metrics.scrape(exchange.getRequestHeaders().getFirst("Accept"));
                             respond(exchange, 200, body.bytes(), body.contentType());

@@ -3,7 +3,6 @@ package dev.pgmux.admin;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -40,7 +39,20 @@ public final class Metrics {
     public static Metrics withJvm(MultiCollector collector) {
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(collector);
-        JvmMetrics.builder().register(registry);
+        // The JVM's metrics but its thread metrics, which look for deadlocks and read every thread's state at each
+        // scrape (safepoints that stall the event loops); jvm_threads_current alone is a cheap read.
+        io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmMemoryPoolAllocationMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric.builder().register(registry);
+        io.prometheus.metrics.instrumentation.jvm.ProcessMetrics.builder().register(registry);
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("jvm_threads_current")
+                .help("Current thread count of a JVM").callback(cb -> cb.call(threads.getThreadCount()))
+                .register(registry);
         return new Metrics(registry);
     }
 

@@ -29,6 +29,14 @@ final class ServerStream {
         return bodyLeft > 0 || carry != null;
     }
 
+    /** Hears the status of each ReadyForQuery the client gets, once its byte is read. */
+    private java.util.function.IntConsumer onClientStatus = status -> {
+    };
+
+    void onClientStatus(java.util.function.IntConsumer listener) {
+        this.onClientStatus = listener;
+    }
+
     ServerStream(Expectations expect, ProxyMetrics metrics) {
         this.expect = expect;
         this.metrics = metrics;
@@ -84,6 +92,9 @@ final class ServerStream {
                     if (statusPending) {
                         status = data.getByte(i);
                         statusPending = false;
+                        if (passing) {
+                            onClientStatus.accept(status);
+                        }
                     }
                     int n = (int) Math.min(bodyLeft, end - i);
                     if (errors.active()) {

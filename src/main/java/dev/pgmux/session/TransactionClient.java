@@ -85,6 +85,7 @@ final class TransactionClient implements ServerOwner {
         this.carried = new CarriedSettings(config.onSessionState(), this::notePin);
         this.expect = new Expectations(this::onReady, carried::failed);
         this.fromServer = new ServerStream(expect, metrics);
+        fromServer.onClientStatus(this::onClientStatus);
     }
 
     /** Where a cancel request goes now: the server running the client's transaction, or nowhere. */
@@ -184,6 +185,21 @@ final class TransactionClient implements ServerOwner {
         }
     }
 
+    /**
+     * A ReadyForQuery the client gets, with its status: with {@code I} a transaction ended (each one is counted,
+     * also inside a pipeline that keeps the server; one sent before the last ended is timed from that end).
+     */
+    private void onClientStatus(int status) {
+        if (status != 'I') {
+            return;
+        }
+        long end = readyNanos != 0 ? readyNanos : System.nanoTime();
+        long took = transactionStart != 0 ? end - transactionStart : 0;
+        metrics.transaction(took);
+        pool.countTransaction(took);
+        transactionStart = expect.isEmpty() ? 0 : end; // a pipelined request is under way already
+    }
+
     private void acquire() {
         waiting = true;
         waiter.acquire();
@@ -197,12 +213,6 @@ final class TransactionClient implements ServerOwner {
         if (server == null || !expect.isEmpty() || expect.skipping() || copyIn || sinceSync
                 || inbox.isReadable() || !fromServer.idle() || fromServer.status() != 'I') {
             return;
-        }
-        if (transactionStart != 0) {
-            long took = (readyNanos != 0 ? readyNanos : System.nanoTime()) - transactionStart;
-            transactionStart = 0;
-            metrics.transaction(took);
-            pool.countTransaction(took);
         }
         if (pin != null) {
             if (session.drainRequested()) {
