@@ -14,6 +14,7 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -176,6 +177,7 @@ public final class ProxyCollector implements MultiCollector {
         for (PoolStats p : pools.get()) {
             live.computeIfAbsent(new Key(p.name(), p.mode()), k -> new Sums()).add(p);
         }
+        Set<Key> wasLabelled = new HashSet<>(labelled);
         labelled.retainAll(live.keySet()); // a pool that is gone frees its label
         int max = Math.max(0, poolLabels.getAsInt());
         while (labelled.size() > max) {
@@ -197,7 +199,11 @@ public final class ProxyCollector implements MultiCollector {
                 continue;
             }
             Sums now = e.getValue();
-            otherCounted.computeIfAbsent(k.mode(), m -> new Sums()).addSince(otherSeen.get(k), now);
+            Sums since = otherSeen.get(k);
+            if (since == null && wasLabelled.contains(k)) {
+                since = now; // it lost its label (the cap was lowered): what it counted was under its own label
+            }
+            otherCounted.computeIfAbsent(k.mode(), m -> new Sums()).addSince(since, now);
             seen.put(k, now);
             Sums gauges = otherNow.computeIfAbsent(k.mode(), m -> new Sums());
             for (int i = 0; i < gauges.gauges.length; i++) {

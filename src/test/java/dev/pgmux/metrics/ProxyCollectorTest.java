@@ -130,7 +130,11 @@ class ProxyCollectorTest {
         Scrape s = Scrape.of(collector);
         assertThat(queries(s, "c")).isEqualTo(100);
         assertThat(queries(s, "a")).isZero();
-        assertThat(queries(s, "other")).isEqualTo(11);
+        // what a and b counted under their own labels is not added to other at once (no jump in its rate): only
+        // what they count from now on
+        assertThat(queries(s, "other")).isZero();
+        pools.set(0, pool("a", 6));
+        assertThat(queries(Scrape.of(collector), "other")).isEqualTo(5);
     }
 
     @Test
