@@ -50,6 +50,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     static final String POSTGRES_VERSION = "17";
     static final String DATABASE = "lab";
+    /** The demo's admin console user. */
+    static final String ADMIN = "admin";
     /** Idle demo sessions end at once; a busy one gets this long before FATAL 57P01. */
     private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(5);
     /** No 0/O, 1/l/I: the password is read off a terminal and typed again. Nothing needs escaping in a URI. */
@@ -119,8 +121,23 @@ public final class DemoCommand implements Callable<Integer> {
                 a.user(), BackendConfig.of(LocalPostgres.HOST, a.server().port(), null),
                 b.user(), BackendConfig.of(LocalPostgres.HOST, b.server().port(), null)));
         String listen = listenAddress(listenPort);
+        // The admin console, for a user of the demo's own (its SCRAM verifier in a temporary auth file)
+        String adminPassword = password();
+        dev.pgmux.auth.AuthFile authFile;
+        try {
+            java.nio.file.Path users = java.nio.file.Files.createTempFile("pgmux-demo-users", ".txt");
+            running.file(users);
+            java.nio.file.Files.writeString(users, "\"" + ADMIN + "\" \""
+                    + dev.pgmux.auth.ScramVerifier.generate(adminPassword.toCharArray()).text() + "\"\n");
+            authFile = dev.pgmux.auth.AuthFile.read(users);
+        } catch (IOException e) {
+            running.close();
+            return fail("cannot write the demo's auth file: " + e.getMessage());
+        }
         ProxyServer proxy = new ProxyServer(listen, router)
-                .withLimits(Limits.DEFAULT.withShutdownTimeout(SHUTDOWN_TIMEOUT));
+                .withLimits(Limits.DEFAULT.withShutdownTimeout(SHUTDOWN_TIMEOUT))
+                .withAuthFile(authFile)
+                .withConsole(dev.pgmux.ConsoleConfig.of(java.util.Set.of(ADMIN), java.util.Set.of()));
         try {
             running.proxy(proxy.start());
         } catch (IOException e) {
@@ -128,7 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
             return fail(e.getMessage() + ": choose another port with --port");
         }
         log.info("demo ready listen={} ms={}", listen, (System.nanoTime() - started) / 1_000_000);
-        printBanner(System.out, listen, listenPort, backends);
+        printBanner(System.out, listen, listenPort, backends, adminPassword);
 
         try {
             proxy.awaitTermination();
@@ -171,7 +188,8 @@ public final class DemoCommand implements Callable<Integer> {
         return backend;
     }
 
-    private void printBanner(PrintStream out, String listen, int listenPort, List<Backend> backends) {
+    private void printBanner(PrintStream out, String listen, int listenPort, List<Backend> backends,
+                             String adminPassword) {
         String arrow = out.charset().newEncoder().canEncode('→') ? "→" : "->";
         String connectHost = connectHost();
         StringBuilder banner = new StringBuilder();
@@ -181,7 +199,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
         banner.append("  temporary data (deleted on exit): ")
                 .append(String.join(", ", backends.stream().map(be -> be.directory().toString()).toList()))
-                .append("\n\nTry:\n");
+                .append("\n\nTry (the first is pgmux's admin console: show pools, show servers, pause, resume ...):\n");
+        banner.append("  psql \"postgresql://").append(ADMIN).append(':').append(adminPassword).append('@')
+                .append(connectHost).append(':').append(listenPort).append("/pgmux\" -c \"show clients\"\n");
         for (Backend backend : backends) {
             banner.append("  psql \"postgresql://").append(backend.user()).append(':').append(backend.password())
                     .append('@').append(connectHost).append(':').append(listenPort).append('/').append(DATABASE)
@@ -272,6 +292,11 @@ public final class DemoCommand implements Callable<Integer> {
     /** What the demo has started so far; {@link #close()} stops it all, from the shutdown hook or on failure. */
     private static final class Running {
         private final List<LocalPostgres> servers = new ArrayList<>();
+        private final List<java.nio.file.Path> files = new ArrayList<>();
+
+        synchronized void file(java.nio.file.Path file) {
+            files.add(file);
+        }
         private ProxyServer proxy;
         private boolean closed;
 
@@ -286,6 +311,7 @@ public final class DemoCommand implements Callable<Integer> {
         void close() {
             ProxyServer p;
             List<LocalPostgres> s;
+            List<java.nio.file.Path> f;
             synchronized (this) {
                 if (closed) {
                     return;
@@ -293,6 +319,14 @@ public final class DemoCommand implements Callable<Integer> {
                 closed = true;
                 p = proxy;
                 s = List.copyOf(servers);
+                f = List.copyOf(files);
+            }
+            for (java.nio.file.Path file : f) {
+                try {
+                    java.nio.file.Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    log.warn("demo file not deleted file={} error={}", file, e.getMessage());
+                }
             }
             if (p != null) {
                 log.info("demo stopping");

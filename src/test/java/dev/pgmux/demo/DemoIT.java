@@ -77,6 +77,10 @@ class DemoIT {
                     Arrays.stream(m.group(1).split(", ")).map(Path::of).forEach(dataDirs::add);
                 }
             }
+            // the admin console's line comes first
+            Login console = logins.stream().filter(l -> l.database().equals("pgmux")).findFirst().orElseThrow();
+            logins.remove(console);
+            assertThat(console.user()).isEqualTo("admin");
             assertThat(routes).containsOnlyKeys("alice", "bob");
             assertThat(routes.get("alice").label()).isEqualTo("A");
             assertThat(routes.get("bob").label()).isEqualTo("B");
@@ -98,6 +102,7 @@ class DemoIT {
                 assertThat(queryThroughProxy(login, "select inet_server_port() || ' ' || current_user"))
                         .isEqualTo(route.port() + " " + login.user());
             }
+            assertThat(queryThroughProxy(console, "show version")).startsWith("pgmux ");
             // Routing goes by user: alice's password is not bob's on bob's server.
             Login alice = logins.get(0);
             Login bobWithAlicesPassword = new Login("bob", alice.password(), alice.host(), alice.port(),
