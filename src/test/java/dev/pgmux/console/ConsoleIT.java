@@ -250,6 +250,15 @@ class ConsoleIT {
 
             assertThat(rows(c, "SHOW DATABASES")).extracting(r -> r.get("name")).contains(alicePool);
             assertThat(rows(c, "SHOW STATS")).extracting(r -> r.get("database")).isNotEmpty();
+            // the transaction pool's totals, from its counters: what txn has done so far shows
+            assertThat(rows(c, "SHOW STATS")).filteredOn(r -> r.get("database").equals(pooledName)).singleElement()
+                    .satisfies(r -> {
+                        assertThat(Long.parseLong(r.get("total_query_count"))).isPositive();
+                        assertThat(Long.parseLong(r.get("total_server_assignment_count"))).isPositive();
+                        assertThat(Long.parseLong(r.get("total_received"))).isPositive();
+                        assertThat(Long.parseLong(r.get("total_sent"))).isPositive();
+                        assertThat(Long.parseLong(r.get("total_query_time"))).isPositive();
+                    });
             assertThat(rows(c, "SHOW STATS_TOTALS")).isNotEmpty();
             assertThat(rows(c, "SHOW STATS_AVERAGES")).isNotEmpty();
             assertThat(rows(c, "SHOW TOTALS")).extracting(r -> r.get("name")).contains("total_xact_count");
