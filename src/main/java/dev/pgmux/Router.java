@@ -21,9 +21,10 @@ public interface Router {
 
     /**
      * Whether {@link #route} may block (a network call, a lock held for long). pgmux calls a router that may on a
-     * virtual thread, under the router timeout; one that answers from memory (static routes, patterns, a table
+     * virtual thread, under the router timeout; one that answers from memory at once (static routes, a table
      * followed in memory) is called on the connection's event loop, which saves two thread hand-overs per login.
-     * Answer {@code false} only if {@link #route} never blocks.
+     * Answer {@code false} only if {@link #route} never blocks and its time does not depend on what a client sends
+     * (pattern rules stay off the loop: a regular expression may backtrack on a crafted startup packet).
      */
     default boolean mayBlock() {
         return true;

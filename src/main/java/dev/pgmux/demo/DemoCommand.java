@@ -126,6 +126,7 @@ public final class DemoCommand implements Callable<Integer> {
         dev.pgmux.auth.AuthFile authFile;
         try {
             java.nio.file.Path users = java.nio.file.Files.createTempFile("pgmux-demo-users", ".txt");
+            users.toFile().deleteOnExit(); // also when a Ctrl-C came before it was registered
             running.file(users);
             java.nio.file.Files.writeString(users, "\"" + ADMIN + "\" \""
                     + dev.pgmux.auth.ScramVerifier.generate(adminPassword.toCharArray()).text() + "\"\n");

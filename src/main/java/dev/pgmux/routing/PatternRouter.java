@@ -64,11 +64,6 @@ public final class PatternRouter implements Router {
     }
 
     @Override
-    public boolean mayBlock() {
-        return false;
-    }
-
-    @Override
     public BackendConfig route(RouteRequest request) throws RoutingException {
         for (Rule rule : rules) {
             Map<String, String> values = rule.match(request);

@@ -90,7 +90,8 @@ final class RouteLookup {
             return;
         }
         BackendConfig.Endpoint only = backend.hosts().size() == 1 ? backend.hosts().getFirst() : null;
-        if (only != null && io.netty.util.NetUtil.createByteArrayFromIpAddressString(only.host()) != null) {
+        if (only != null && only.host().indexOf('%') < 0 // an IPv6 zone is kept only by a lookup
+                && io.netty.util.NetUtil.createByteArrayFromIpAddressString(only.host()) != null) {
             InetSocketAddress address;
             try {
                 address = new InetSocketAddress(InetAddress.getByAddress(

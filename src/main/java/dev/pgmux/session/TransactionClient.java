@@ -29,9 +29,9 @@ import java.util.List;
  * its own. A statement that leaves state on its server ({@link SessionStateScan}) pins the client to that server
  * until it leaves (or is refused, or ignored, as the route's {@code on_session_state} says).
  *
- * <p>Each request is timed from its first message to its ReadyForQuery, each transaction from its first request to
- * the moment it ends outside a transaction with nothing in flight (where an unpinned client gives its server back):
- * a transaction is counted there, so a pipeline of several transactions sent at once counts as one.
+ * <p>Each request is timed from its first message to its ReadyForQuery; a transaction is counted at each
+ * ReadyForQuery with status I the client gets, also inside a pipeline that keeps the server, and timed from its
+ * first request (in a pipeline, from the end of the transaction before it).
  *
  * <p>Everything runs on the client's event loop, where its servers live too.
  */
@@ -72,6 +72,8 @@ final class TransactionClient implements ServerOwner {
     private long batchStart;
     /** When the transaction under way began, or 0 outside one. */
     private long transactionStart;
+    /** When the request the last ReadyForQuery answered was sent (0: untimed). */
+    private long lastSentNanos;
     /** When the last ReadyForQuery for the client came, or 0: where a transaction that ends there ends. */
     private long readyNanos;
 
@@ -175,6 +177,7 @@ final class TransactionClient implements ServerOwner {
 
     /** A ReadyForQuery the client expects, for a request that began at {@code sentNanos}. */
     private void onReady(long sentNanos) {
+        lastSentNanos = sentNanos;
         copyIn = false;
         carried.onReady(server);
         readyNanos = System.nanoTime();
@@ -194,7 +197,8 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         long end = readyNanos != 0 ? readyNanos : System.nanoTime();
-        long took = transactionStart != 0 ? end - transactionStart : 0;
+        long start = transactionStart != 0 ? transactionStart : lastSentNanos; // a bare Sync: its own request
+        long took = start != 0 ? Math.max(0, end - start) : 0;
         metrics.transaction(took);
         pool.countTransaction(took);
         transactionStart = expect.isEmpty() ? 0 : end; // a pipelined request is under way already
