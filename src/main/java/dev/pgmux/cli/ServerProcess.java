@@ -227,11 +227,9 @@ final class ServerProcess {
     /** SHUTDOWN on the console: a graceful shutdown as on SIGTERM; once one runs, another SHUTDOWN changes nothing. */
     private void shutdownFromConsole() {
         if (stopSignalled.compareAndSet(false, true)) {
-            state = State.STOPPING;
-            SystemdNotify.send("STOPPING=1");
             log.info("SHUTDOWN on the console: shutting down, running sessions get up to {}",
                     Durations.format(reloader.running().limits().shutdownTimeout()));
-            Thread.ofPlatform().name("pgmux-shutdown").start(proxy::close);
+            beginStop();
         } else {
             log.info("SHUTDOWN on the console: already shutting down");
         }
@@ -240,17 +238,23 @@ final class ServerProcess {
     /** The first stop signal starts a graceful shutdown; the next one ends the process at once. */
     private void stop(String signal) {
         if (stopSignalled.compareAndSet(false, true)) {
-            state = State.STOPPING;
-            SystemdNotify.send("STOPPING=1");
-            Duration timeout = reloader.running().limits().shutdownTimeout();
             log.info("SIG{} received: shutting down, running sessions get up to {} (send it again to stop at once)",
-                    signal, Durations.format(timeout));
-            // Off the signal thread, so that a second signal is delivered while this one drains.
-            Thread.ofPlatform().name("pgmux-shutdown").start(proxy::close);
+                    signal, Durations.format(reloader.running().limits().shutdownTimeout()));
+            beginStop();
         } else {
             log.warn("second SIG{} received: stopping at once", signal);
             Runtime.getRuntime().halt(128 + Signals.number(signal));
         }
+    }
+
+    /**
+     * A graceful shutdown from here on: readiness goes, systemd hears it, and the proxy drains on a thread of its
+     * own (off a signal's thread, so that a second signal is delivered while this one drains).
+     */
+    private void beginStop() {
+        state = State.STOPPING;
+        SystemdNotify.send("STOPPING=1");
+        Thread.ofPlatform().name("pgmux-shutdown").start(proxy::close);
     }
 
     /** The JVM is exiting (a signal pgmux could not handle itself): drain here, the JVM waits for its hooks. */

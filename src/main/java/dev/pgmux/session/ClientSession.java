@@ -301,11 +301,7 @@ public final class ClientSession {
             dev.pgmux.console.Holds.Backend group = ConsoleViews.group(login, backend);
             dev.pgmux.console.Holds.Kind held = holds.heldAs(group);
             if (held == dev.pgmux.console.Holds.Kind.DISABLE) {
-                if (pending != null) {
-                    pending.release();
-                }
-                logLoginFailure("backend disabled on the console");
-                fail(ConsoleEngine.disabled(login.startup().database()));
+                refuseDisabled(login, pending);
                 return;
             }
             if (held != null) {
@@ -437,6 +433,15 @@ public final class ClientSession {
         }
     }
 
+    /** A login to a backend DISABLE holds: refused as PostgreSQL refuses a database that allows no connections. */
+    private void refuseDisabled(Login login, ByteBuf pending) {
+        if (pending != null) {
+            pending.release();
+        }
+        logLoginFailure("backend disabled on the console");
+        fail(ConsoleEngine.disabled(login.startup().database()));
+    }
+
     /** A passthrough login waits before its server is connected, until the console's hold on it is lifted. */
     private void hold(Login login, dev.pgmux.console.Holds.Backend group, ByteBuf pending, Runnable go) {
         Inbox inbox = new Inbox();
@@ -486,16 +491,11 @@ public final class ClientSession {
         BackendConfig backend = a.routed().backend();
         Login login = a.login();
         var forBackend = login.forBackend(backend, AuthRelay.agreedMinor(login.startup()));
-        if (!proxy.pools().holds().isEmpty()) {
-            dev.pgmux.console.Holds.Backend group = ConsoleViews.group(login, backend);
-            if (proxy.pools().holds().heldAs(group) == dev.pgmux.console.Holds.Kind.DISABLE) {
-                if (rest != null) {
-                    rest.release();
-                }
-                logLoginFailure("backend disabled on the console");
-                fail(ConsoleEngine.disabled(login.startup().database()));
-                return;
-            }
+        dev.pgmux.console.Holds holds = proxy.pools().holds();
+        if (!holds.isEmpty()
+                && holds.heldAs(ConsoleViews.group(login, backend)) == dev.pgmux.console.Holds.Kind.DISABLE) {
+            refuseDisabled(login, rest);
+            return;
         }
         Pool pool = proxy.pools().admit(backend, forBackend.user(), forBackend.database());
         if (pool == null) {

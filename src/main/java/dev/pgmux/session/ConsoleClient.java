@@ -35,17 +35,14 @@ final class ConsoleClient {
     /** Larger messages than a console command needs end the session, as PostgreSQL ends oversized ones. */
     private static final int MAX_MESSAGE = 1 << 20;
 
-    /** A statement of the extended protocol: its command, parsed once. */
-    private record Prepared(ConsoleCommand command) {
-    }
-
     private final ClientSession session;
     private final Channel client;
     private final ConsoleEngine engine;
     private final String user;
     private ByteBuf buffer;
-    private final Map<String, Prepared> statements = new HashMap<>();
-    private final Map<String, Prepared> portals = new HashMap<>();
+    /** The extended protocol's statements and portals, each its command parsed once. */
+    private final Map<String, ConsoleCommand> statements = new HashMap<>();
+    private final Map<String, ConsoleCommand> portals = new HashMap<>();
     /** A command runs, or its answer waits for the client to read: messages wait (and reading stops). */
     private boolean busy;
     /** Inside {@link #process()}: what completes at once must not call it again (no recursion per message). */
@@ -161,14 +158,14 @@ final class ConsoleClient {
                 } else if (!p.name().isEmpty() && statements.containsKey(p.name())) {
                     error("42P05", "prepared statement \"" + p.name() + "\" already exists");
                 } else {
-                    statements.put(p.name(), new Prepared(c));
+                    statements.put(p.name(), c);
                     write(new ParseComplete().encode(client.alloc()));
                 }
             }
             case 'B' -> bind(frame);
             case 'D' -> {
                 Describe d = Describe.decode(frame);
-                Prepared p = (d.kind() == 'S' ? statements : portals).get(d.name());
+                ConsoleCommand p = (d.kind() == 'S' ? statements : portals).get(d.name());
                 if (p == null) {
                     error(d.kind() == 'S' ? "26000" : "34000", (d.kind() == 'S' ? "prepared statement \""
                             : "portal \"") + d.name() + "\" does not exist");
@@ -180,19 +177,19 @@ final class ConsoleClient {
                     t.writeByte('t').writeInt(6).writeShort(0);
                     write(t);
                 }
-                List<Table.Column> columns = columnsOf(p.command());
+                List<Table.Column> columns = columnsOf(p);
                 write(columns == null ? new NoData().encode(client.alloc())
                         : Table.describe(columns).encode(client.alloc()));
             }
             case 'E' -> {
                 frame.skipBytes(5);
                 String portal = readCString(frame);
-                Prepared p = portals.get(portal);
+                ConsoleCommand p = portals.get(portal);
                 if (p == null) {
                     error("34000", "portal \"" + portal + "\" does not exist");
                     return;
                 }
-                run(List.of(p.command()), false, false);
+                run(List.of(p), false, false);
             }
             case 'S' -> {
                 skipping = false;
@@ -232,7 +229,7 @@ final class ConsoleClient {
                 return;
             }
         }
-        Prepared p = statements.get(statement);
+        ConsoleCommand p = statements.get(statement);
         if (p == null) {
             error("26000", "prepared statement \"" + statement + "\" does not exist");
             return;

@@ -50,13 +50,9 @@ final class RouteLookup {
         }
         CompletableFuture<BackendConfig> answer = new CompletableFuture<>();
         Future<?> task = proxy.routerExecutor().submit(() -> {
-            long start = System.nanoTime();
             try {
-                BackendConfig backend = callRouter(router, request);
-                proxy.metrics().router(System.nanoTime() - start);
-                answer.complete(backend);
+                answer.complete(callRouter(proxy, router, request));
             } catch (Throwable t) {
-                proxy.metrics().router(System.nanoTime() - start);
                 answer.completeExceptionally(t);
             }
         });
@@ -80,12 +76,9 @@ final class RouteLookup {
     private static void routeHere(ProxyContext proxy, Router router, RouteRequest request, EventLoop loop,
                                   BiConsumer<Routed, Throwable> then) {
         BackendConfig backend;
-        long start = System.nanoTime();
         try {
-            backend = callRouter(router, request);
-            proxy.metrics().router(System.nanoTime() - start);
+            backend = callRouter(proxy, router, request);
         } catch (Throwable t) {
-            proxy.metrics().router(System.nanoTime() - start);
             then.accept(null, unwrap(t));
             return;
         }
@@ -147,7 +140,9 @@ final class RouteLookup {
         return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     }
 
-    private static BackendConfig callRouter(Router router, RouteRequest request) {
+    /** The router's answer; its time, failures included, goes into the router latency histogram. */
+    private static BackendConfig callRouter(ProxyContext proxy, Router router, RouteRequest request) {
+        long start = System.nanoTime();
         try {
             BackendConfig backend = router.route(request);
             if (backend == null) {
@@ -156,6 +151,8 @@ final class RouteLookup {
             return backend;
         } catch (RoutingException e) {
             throw new CompletionException(e);
+        } finally {
+            proxy.metrics().router(System.nanoTime() - start);
         }
     }
 
