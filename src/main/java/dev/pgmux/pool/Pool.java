@@ -78,6 +78,8 @@ public final class Pool {
     private volatile boolean paused;
     /** RECONNECT on the console: servers opened before this are closed as they come back. */
     private volatile long closeBefore = Long.MIN_VALUE;
+    /** The tag of the last client admitted, shared with the next ones that have an equal tag. */
+    private volatile Tag lastTag;
     private final dev.pgmux.console.Holds.Backend backend;
     private final LongAdder waits = new LongAdder();
     private final LongAdder waitNanos = new LongAdder();
@@ -115,6 +117,20 @@ public final class Pool {
     }
 
     // ---------------------------------------------------------------- clients
+
+    /**
+     * {@code tag}, or an equal one this pool handed out before: clients of one application usually share one tag,
+     * and the same instance makes the comparisons on every taking and giving back an identity check.
+     */
+    public Tag canonical(Tag tag) {
+        Tag last = lastTag;
+        if (last != null && last.equals(tag)) {
+            return last;
+        }
+        lastTag = tag;
+        return tag;
+    }
+
 
     /** Counts a client in, unless the route's {@code max_clients} is reached or the pool was retired. */
     synchronized Admission admit() {

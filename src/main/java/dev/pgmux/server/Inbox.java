@@ -17,6 +17,11 @@ public final class Inbox {
         return buf;
     }
 
+    /** How many bytes are held. */
+    public int readableBytes() {
+        return buf == null ? 0 : buf.readableBytes();
+    }
+
     public boolean isReadable() {
         return buf != null && buf.isReadable();
     }

@@ -1,5 +1,6 @@
 package dev.pgmux.server;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.SslMode;
 import dev.pgmux.protocol.ProtocolException;
@@ -91,7 +92,7 @@ public final class ServerConnection {
     public void owner(ServerOwner owner) {
         this.owner = owner;
         if (state instanceof Ready r) {
-            r.channel().config().setAutoRead(true); // the last owner may have paused it for a slow client
+            Reading.flow(r.channel(), true); // the last owner may have paused it for a slow client
         }
     }
 
@@ -221,7 +222,7 @@ public final class ServerConnection {
         }
         commit();
         state = new Ready(l.host(), l.channel(), l.sent(), l.reader().parameters());
-        l.channel().config().setAutoRead(true);
+        Reading.flow(l.channel(), true);
         ByteBuf held = clientBytes.takeHeld();
         if (held != null) {
             l.channel().writeAndFlush(held, l.channel().voidPromise());
@@ -274,7 +275,7 @@ public final class ServerConnection {
     public void autoRead(boolean on) {
         Channel ch = channel();
         if (ch != null) {
-            ch.config().setAutoRead(on);
+            Reading.flow(ch, on);
         }
     }
 

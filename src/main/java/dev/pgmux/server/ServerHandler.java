@@ -1,5 +1,6 @@
 package dev.pgmux.server;
 
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,6 +47,7 @@ final class ServerHandler extends ChannelInboundHandlerAdapter {
         if (current(ctx)) {
             server.onReadComplete();
         }
+        Reading.readComplete(ctx.channel());
     }
 
     @Override

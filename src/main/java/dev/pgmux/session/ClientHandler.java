@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.listen.ClientAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderException;
@@ -31,6 +32,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         session.onClientReadComplete();
+        Reading.readComplete(ctx.channel());
     }
 
     @Override

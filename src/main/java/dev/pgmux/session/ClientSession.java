@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
@@ -174,7 +175,7 @@ public final class ClientSession {
             case Forwarding f -> {
                 f.server().flush();
                 if (!f.server().isWritable()) {
-                    client.config().setAutoRead(false); // until the server drains, see ServerEvents.onWritable
+                    Reading.flow(client, false); // until the server drains, see ServerEvents.onWritable
                 }
             }
             case Pooling p -> p.tx().onClientReadComplete();
@@ -426,7 +427,7 @@ public final class ClientSession {
         client.write(new BackendKeyData((int) id, secret).encode(client.alloc())); // a cancel of it reaches nothing
         client.write(new dev.pgmux.protocol.backend.ReadyForQuery((byte) 'I').encode(client.alloc()));
         client.flush();
-        client.config().setAutoRead(true);
+        Reading.flow(client, true);
         log.info("console login client={} user={} admin={}", clientAddress, a.login().logUser(), admin);
         if (rest != null) {
             cc.onBytes(rest);
@@ -576,7 +577,7 @@ public final class ClientSession {
         ByteBuf pending = w.pending().take();
         if (tx != null) {
             state = new Pooling(w.login(), w.backend(), w.waiter(), tx);
-            client.config().setAutoRead(true);
+            Reading.flow(client, true);
             tx.start(server, pending);
         } else {
             server.connection().owner(new ServerEvents(this, client, proxy));
@@ -584,7 +585,7 @@ public final class ClientSession {
             Forwarding f = new Forwarding(w.login(), w.backend(), server.connection(), server.connection().host(),
                     new MessageScanner(true, clock, null), new MessageScanner(false, clock, proxy.metrics()), server);
             state = f;
-            client.config().setAutoRead(true);
+            Reading.flow(client, true);
             if (pending != null) {
                 onClientRead(pending);
                 onClientReadComplete();
@@ -672,7 +673,7 @@ public final class ClientSession {
         loginTimeout.cancel(false);
         // From here on both sides read by themselves and stop only while the other side cannot take more
         // (writability). Requesting each read by hand would cost two epoll_ctl calls per read on epoll.
-        client.config().setAutoRead(true);
+        Reading.flow(client, true);
         r.server().ready();
         log.debug("session started client={} user={} backend={} backend_user={}", clientAddress, logUser(),
                 r.server().host() == null ? null : r.server().host().endpoint(), r.backend().user());

@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.console.ConsoleCommand;
 import dev.pgmux.console.Shows;
 import dev.pgmux.console.Table;
@@ -98,7 +99,7 @@ final class ConsoleClient {
     /** Stops reading while a command runs (a client cannot pile up requests in pgmux's memory), and back. */
     private void busy(boolean on) {
         busy = on;
-        client.config().setAutoRead(!on);
+        Reading.flow(client, !on);
     }
 
     private void process() {

@@ -42,7 +42,7 @@ final class PooledClient implements Waiter, Pool.Leaving {
         this.forBackend = forBackend;
         this.credentials = credentials;
         this.pool = pool;
-        this.tag = Tag.of(forBackend);
+        this.tag = pool.canonical(Tag.of(forBackend));
         this.metrics = metrics;
     }
 

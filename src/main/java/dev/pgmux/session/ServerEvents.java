@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.server.ServerOwner;
@@ -80,7 +81,7 @@ ServerEvents(ClientSession session, Channel client, ProxyContext proxy) {
     @Override
     public void onWritable() {
         switch (session.state()) {
-            case Forwarding f -> client.config().setAutoRead(true);
+            case Forwarding f -> Reading.flow(client, true);
             case Relaying r -> client.read();
             default -> {
             }

@@ -1,5 +1,6 @@
 package dev.pgmux.session;
 
+import dev.pgmux.transport.Reading;
 import dev.pgmux.PoolConfig;
 import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.cancel.CancelRegistry;
@@ -38,6 +39,12 @@ import java.util.List;
 final class TransactionClient implements ServerOwner {
     /** The largest client message read whole (PostgreSQL's own cap for most messages is 1 GB). */
     static final int MAX_MESSAGE = 1 << 30;
+    /**
+     * How much a client waiting for a server may have sent before pgmux stops reading it. Reading goes on while
+     * it waits (a client that hangs up is seen at once, and no system call per wait turns reading off and on again);
+     * a client that sends on and on waits in its socket.
+     */
+    static final int WAITING_READ_AHEAD = 64 * 1024;
 
     private final ClientSession session;
     private final Channel client;
@@ -149,8 +156,8 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         attach(s);
-        if (!client.config().isAutoRead()) {
-            client.config().setAutoRead(true);
+        if (!Reading.flowing(client)) {
+            Reading.flow(client, true);
         }
         if (!processing) {
             process();
@@ -207,9 +214,6 @@ final class TransactionClient implements ServerOwner {
     private void acquire() {
         waiting = true;
         waiter.acquire();
-        if (waiting) {
-            client.config().setAutoRead(false); // what the client sends next waits in the socket meanwhile
-        }
     }
 
     /** Gives the server back when nothing is in flight, outside a transaction, and the client is not pinned. */
@@ -276,6 +280,9 @@ final class TransactionClient implements ServerOwner {
         if (!processing) {
             process();
         }
+        if (waiting && inbox.readableBytes() > WAITING_READ_AHEAD && Reading.flowing(client)) {
+            Reading.flow(client, false); // read more once a server comes, see onServer
+        }
     }
 
     void onClientReadComplete() {
@@ -320,7 +327,7 @@ final class TransactionClient implements ServerOwner {
                 }
                 onMessage(buf.readRetainedSlice(length + 1));
                 if (server != null && !server.connection().isWritable()) {
-                    client.config().setAutoRead(false); // until the server drains, see onWritable
+                    Reading.flow(client, false); // until the server drains, see onWritable
                     server.connection().flush();
                 }
             }
@@ -684,7 +691,7 @@ final class TransactionClient implements ServerOwner {
 
     @Override
     public void onWritable() {
-        client.config().setAutoRead(true);
+        Reading.flow(client, true);
         if (!processing) {
             process();
         }
