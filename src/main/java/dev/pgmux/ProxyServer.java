@@ -253,7 +253,7 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    /** Uses the NIO transport even where native epoll is available. */
+    /** Uses the NIO transport even where io_uring or epoll is available. */
     public ProxyServer withNioTransport() {
         this.transport = Transport.nio();
         return this;
@@ -269,6 +269,7 @@ public final class ProxyServer implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         ServerTls serverTls = tlsConfig == null ? null : newServerTls(tlsConfig);
+        newGroups();
         routerExecutor = Executors.newVirtualThreadPerTaskExecutor();
         context = new ProxyContext(router, limits, serverTls, transport, routerExecutor,
                 Cluster.instanceIdOf(cluster), metrics);
@@ -293,8 +294,6 @@ public final class ProxyServer implements AutoCloseable {
         if (cluster != null) {
             context.peers(resolvePeers(cluster));
         }
-        bossGroup = transport.newGroup(1, "pgmux-accept");
-        workerGroup = transport.newGroup(threads, "pgmux-io");
         housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "pgmux-housekeeping");
             t.setDaemon(true);
@@ -321,6 +320,29 @@ public final class ProxyServer implements AutoCloseable {
                 serverTls == null ? "off" : serverTls.required() ? "required" : "on",
                 proxyProtocol == null ? "off" : proxyProtocol.trusted());
         return this;
+    }
+
+    /**
+     * The event loops. io_uring's availability check sets up a ring of one entry; the loops' own rings are larger and
+     * may still be refused (a kernel that counts them against a low locked-memory limit): then epoll it is.
+     */
+    private void newGroups() {
+        try {
+            bossGroup = transport.newGroup(1, "pgmux-accept");
+            workerGroup = transport.newGroup(threads, "pgmux-io");
+        } catch (RuntimeException e) {
+            if (bossGroup != null) {
+                bossGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            }
+            Transport fallback = Transport.byName("epoll");
+            if (fallback.name().equals(transport.name())) {
+                throw e;
+            }
+            log.warn("transport {} could not start ({}); using {}", transport.name(), e.toString(), fallback.name());
+            transport = fallback;
+            bossGroup = transport.newGroup(1, "pgmux-accept");
+            workerGroup = transport.newGroup(threads, "pgmux-io");
+        }
     }
 
     private static ServerTls newServerTls(TlsConfig config) throws IOException {

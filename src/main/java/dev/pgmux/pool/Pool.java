@@ -119,8 +119,9 @@ public final class Pool {
     // ---------------------------------------------------------------- clients
 
     /**
-     * {@code tag}, or an equal one this pool handed out before: clients of one application usually share one tag,
-     * and the same instance makes the comparisons on every taking and giving back an identity check.
+     * {@code tag}, or the equal one this pool handed out last: the clients of a pool usually all have the same tag,
+     * and one instance makes the comparisons on every taking and giving back an identity check (with tags that
+     * alternate, comparisons fall back to comparing the parameters, as before).
      */
     public Tag canonical(Tag tag) {
         Tag last = lastTag;

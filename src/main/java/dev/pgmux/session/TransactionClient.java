@@ -42,9 +42,10 @@ final class TransactionClient implements ServerOwner {
     /**
      * How much a client waiting for a server may have sent before pgmux stops reading it. Reading goes on while
      * it waits (a client that hangs up is seen at once, and no system call per wait turns reading off and on again);
-     * a client that sends on and on waits in its socket.
+     * a client that sends on and on waits in its socket. Checked after each read, so a waiting client holds at most
+     * this plus one read (the read buffer grows up to 64 KiB).
      */
-    static final int WAITING_READ_AHEAD = 64 * 1024;
+    static final int WAITING_READ_AHEAD = 16 * 1024;
 
     private final ClientSession session;
     private final Channel client;

@@ -46,8 +46,9 @@ public final class Reading {
         }
     }
 
-    /** Whether every read of {@code ch} must be asked for. */
+    /** Whether every read of {@code ch} must be asked for: an io_uring channel that was opened with AUTO_READ off. */
     private static boolean askedFor(Channel ch) {
-        return ch instanceof IoUringSocketChannel || ch instanceof IoUringDomainSocketChannel;
+        return (ch instanceof IoUringSocketChannel || ch instanceof IoUringDomainSocketChannel)
+                && !ch.config().isAutoRead();
     }
 }
