@@ -328,8 +328,7 @@ public final class ProxyServer implements AutoCloseable {
      */
     private void newGroups() {
         try {
-            bossGroup = transport.newGroup(1, "pgmux-accept");
-            workerGroup = transport.newGroup(threads, "pgmux-io");
+            startGroups();
         } catch (RuntimeException e) {
             if (bossGroup != null) {
                 bossGroup.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -340,9 +339,13 @@ public final class ProxyServer implements AutoCloseable {
             }
             log.warn("transport {} could not start ({}); using {}", transport.name(), e.toString(), fallback.name());
             transport = fallback;
-            bossGroup = transport.newGroup(1, "pgmux-accept");
-            workerGroup = transport.newGroup(threads, "pgmux-io");
+            startGroups();
         }
+    }
+
+    private void startGroups() {
+        bossGroup = transport.newGroup(1, "pgmux-accept");
+        workerGroup = transport.newGroup(threads, "pgmux-io");
     }
 
     private static ServerTls newServerTls(TlsConfig config) throws IOException {

@@ -132,7 +132,6 @@ public final class Pool {
         return tag;
     }
 
-
     /** Counts a client in, unless the route's {@code max_clients} is reached or the pool was retired. */
     synchronized Admission admit() {
         if (retired) {
@@ -463,14 +462,8 @@ public final class Pool {
         List<Waiting> failed = new ArrayList<>();
         synchronized (this) {
             closed = true;
+            takeAllIdle(toClose);
             for (LoopPart part : parts.values()) {
-                for (PooledServer s : part.idle) {
-                    toClose.add(s);
-                    count(part, -1);
-                    hostSlots.release(hostKey);
-                }
-                idleCount -= part.idle.size();
-                part.idle.clear();
                 failed.addAll(part.waiting);
                 waitingCount -= part.waiting.size();
                 part.waiting.clear();
@@ -506,15 +499,7 @@ public final class Pool {
             }
             paused = pause;
             if (pause) {
-                for (LoopPart part : parts.values()) {
-                    for (PooledServer s : part.idle) {
-                        toClose.add(s);
-                        count(part, -1);
-                        hostSlots.release(hostKey);
-                    }
-                    idleCount -= part.idle.size();
-                    part.idle.clear();
-                }
+                takeAllIdle(toClose);
             } else {
                 Waiting w;
                 while (!closed && (w = reserveForOldest()) != null) {
@@ -569,6 +554,19 @@ public final class Pool {
 
     private LoopPart part(EventLoop loop) {
         return parts.computeIfAbsent(loop, l -> new LoopPart());
+    }
+
+    /** Every idle connection of every loop, taken out of the pool (their places freed) into {@code toClose}. */
+    private void takeAllIdle(List<PooledServer> toClose) {
+        for (LoopPart part : parts.values()) {
+            for (PooledServer s : part.idle) {
+                toClose.add(s);
+                count(part, -1);
+                hostSlots.release(hostKey);
+            }
+            idleCount -= part.idle.size();
+            part.idle.clear();
+        }
     }
 
     private PooledServer takeIdle(LoopPart part, Tag tag, List<PooledServer> toClose) {

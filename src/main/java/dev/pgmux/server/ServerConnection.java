@@ -1,6 +1,5 @@
 package dev.pgmux.server;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.SslMode;
 import dev.pgmux.protocol.ProtocolException;
@@ -17,6 +16,7 @@ import dev.pgmux.server.ServerState.Closed;
 import dev.pgmux.server.ServerState.Connecting;
 import dev.pgmux.server.ServerState.LoggingIn;
 import dev.pgmux.server.ServerState.Ready;
+import dev.pgmux.transport.Reading;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;

@@ -1,7 +1,7 @@
 package dev.pgmux.session;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.listen.ClientAddress;
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;

@@ -1,6 +1,5 @@
 package dev.pgmux.session;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.AuthMode;
 import dev.pgmux.BackendConfig;
 import dev.pgmux.Limits;
@@ -27,6 +26,7 @@ import dev.pgmux.pool.PooledServer;
 import dev.pgmux.session.SessionState.Relaying;
 import dev.pgmux.session.SessionState.Routing;
 import dev.pgmux.session.SessionState.Startup;
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;

@@ -1,6 +1,5 @@
 package dev.pgmux.session;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.console.ConsoleCommand;
 import dev.pgmux.console.Shows;
 import dev.pgmux.console.Table;
@@ -18,6 +17,7 @@ import dev.pgmux.protocol.frontend.Close;
 import dev.pgmux.protocol.frontend.Describe;
 import dev.pgmux.protocol.frontend.Parse;
 import dev.pgmux.protocol.frontend.Query;
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;

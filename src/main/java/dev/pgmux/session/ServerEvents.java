@@ -1,11 +1,11 @@
 package dev.pgmux.session;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.protocol.ErrorResponse;
 import dev.pgmux.protocol.SqlState;
 import dev.pgmux.server.ServerOwner;
 import dev.pgmux.session.SessionState.Forwarding;
 import dev.pgmux.session.SessionState.Relaying;
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 

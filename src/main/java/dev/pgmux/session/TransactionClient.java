@@ -1,6 +1,5 @@
 package dev.pgmux.session;
 
-import dev.pgmux.transport.Reading;
 import dev.pgmux.PoolConfig;
 import dev.pgmux.SessionStatePolicy;
 import dev.pgmux.cancel.CancelRegistry;
@@ -13,6 +12,7 @@ import dev.pgmux.protocol.SqlState;
 import dev.pgmux.server.Inbox;
 import dev.pgmux.server.ServerOwner;
 import dev.pgmux.session.Expectations.Kind;
+import dev.pgmux.transport.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
@@ -157,9 +157,7 @@ final class TransactionClient implements ServerOwner {
             return;
         }
         attach(s);
-        if (!Reading.flowing(client)) {
-            Reading.flow(client, true);
-        }
+        Reading.flow(client, true); // in case it waited long enough to pause, see onClientBytes
         if (!processing) {
             process();
         }
@@ -281,7 +279,7 @@ final class TransactionClient implements ServerOwner {
         if (!processing) {
             process();
         }
-        if (waiting && inbox.readableBytes() > WAITING_READ_AHEAD && Reading.flowing(client)) {
+        if (waiting && inbox.readableBytes() > WAITING_READ_AHEAD) {
             Reading.flow(client, false); // read more once a server comes, see onServer
         }
     }

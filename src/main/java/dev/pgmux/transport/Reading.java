@@ -22,7 +22,7 @@ public final class Reading {
     private Reading() {
     }
 
-    /** Starts ({@code true}) or pauses reading by itself. */
+    /** Starts ({@code true}) or pauses reading by itself; a switch to the state it is in changes nothing. */
     public static void flow(Channel ch, boolean on) {
         if (!askedFor(ch)) {
             ch.config().setAutoRead(on);
@@ -33,10 +33,6 @@ public final class Reading {
         if (on && !Boolean.TRUE.equals(was)) {
             ch.read();
         }
-    }
-
-    public static boolean flowing(Channel ch) {
-        return askedFor(ch) ? Boolean.TRUE.equals(ch.attr(FLOWING).get()) : ch.config().isAutoRead();
     }
 
     /** The end of a read: a flowing io_uring channel asks for the next one. Call last in channelReadComplete. */
